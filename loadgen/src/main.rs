@@ -1,0 +1,3 @@
+//! `lunasentri-loadgen`: simulates agents and dashboards against a hub.
+
+fn main() {}
