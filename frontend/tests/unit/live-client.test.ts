@@ -109,6 +109,22 @@ describe('LiveClient subscriptions', () => {
   });
 });
 
+describe('LiveClient several ids', () => {
+  it('asks for several machines in one frame and releases them together', () => {
+    const c = client();
+    c.start();
+    last().open();
+    const un = c.watch([1, 2, 3], () => {});
+    const un2 = c.watch(2, () => {});
+    expect(last().sent).toEqual([{ type: 'subscribe', machine_ids: [1, 2, 3] }]);
+    un();
+    un(); // idempotent
+    expect(last().sent.slice(1)).toEqual([{ type: 'unsubscribe', machine_ids: [1, 3] }]);
+    un2();
+    expect(last().sent.slice(2)).toEqual([{ type: 'unsubscribe', machine_ids: [2] }]);
+  });
+});
+
 describe('LiveClient frames', () => {
   it('routes snapshot, sample, status and not_found to the right watchers', () => {
     const c = client();

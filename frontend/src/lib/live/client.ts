@@ -99,20 +99,31 @@ export class LiveClient {
     return () => this.frameListeners.delete(fn);
   }
 
-  /** Watch one machine, or `'all'` the user's machines. Returns the unwatch. */
-  watch(target: number | 'all', handler: MachineHandler): () => void {
-    let set = this.watchers.get(target);
-    if (!set) {
-      set = new Set();
-      this.watchers.set(target, set);
+  /**
+   * Watch one machine, several, or `'all'` the user's machines. Returns the unwatch.
+   * Several ids are asked of the hub in one frame.
+   */
+  watch(target: number | readonly number[] | 'all', handler: MachineHandler): () => void {
+    const targets: (number | 'all')[] = typeof target === 'object' ? [...target] : [target];
+    for (const t of targets) {
+      let set = this.watchers.get(t);
+      if (!set) {
+        set = new Set();
+        this.watchers.set(t, set);
+      }
+      set.add(handler);
     }
-    set.add(handler);
     this.sync();
+    let done = false;
     return () => {
-      const s = this.watchers.get(target);
-      if (!s) return;
-      s.delete(handler);
-      if (s.size === 0) this.watchers.delete(target);
+      if (done) return;
+      done = true;
+      for (const t of targets) {
+        const s = this.watchers.get(t);
+        if (!s) continue;
+        s.delete(handler);
+        if (s.size === 0) this.watchers.delete(t);
+      }
       this.sync();
     };
   }
