@@ -1,1 +1,162 @@
-//! LunaSentri hub.
+//! LunaSentri hub: takes live samples from agents, stores them, and streams each one to
+//! the dashboards of the users allowed to see it.
+//!
+//! # Layout
+//! - [`config`]: flags > environment > YAML file > defaults.
+//! - [`db`]: Diesel storage over SQLite or PostgreSQL, migrations, one module per table.
+//! - [`auth`]: passwords, session cookies, keys, login rate limits.
+//! - [`actors`]: the live pipeline: agent sessions, machines, the subscription registry,
+//!   browser sessions, and the batch writer.
+//! - [`http`]: REST and WebSocket endpoints, one file per resource; OpenAPI.
+//! - [`validate`], [`query`]: sample checks and history bucketing.
+//! - [`telemetry`]: `/metrics` and logging; [`clock`]: injectable time.
+//! - [`testing`]: `TestHub`, a real hub on `127.0.0.1:0` with a temp database.
+//!
+//! [`build`] wires it all to a listener; [`run`] serves until SIGINT/SIGTERM.
+
+pub mod actors;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod live;
+pub mod query;
+pub mod state;
+pub mod telemetry;
+pub mod testing;
+pub mod tls;
+pub mod validate;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::Actor;
+use actix_web::{App, HttpServer, middleware, web};
+use anyhow::Context as _;
+
+use crate::actors::agent_session::AgentDeps;
+use crate::actors::machine::{MachineActor, MachineSettings};
+use crate::actors::{SubscriptionRegistry, Writer};
+use crate::auth::limiter::LoginLimiter;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::live::Live;
+use crate::state::AppState;
+use crate::telemetry::HubMetrics;
+
+/// How often machine status is re-evaluated in production.
+const STATUS_TICK: Duration = Duration::from_secs(1);
+
+/// Options that only tests change.
+#[derive(Debug, Clone)]
+pub struct Hooks {
+    pub clock: Clock,
+    pub status_tick: Duration,
+}
+
+impl Default for Hooks {
+    fn default() -> Self {
+        Self { clock: Clock::system(), status_tick: STATUS_TICK }
+    }
+}
+
+/// A built hub: the server future plus what is needed to stop it cleanly.
+pub struct Hub {
+    pub server: actix_web::dev::Server,
+    writer: Writer,
+    writer_thread: std::thread::JoinHandle<()>,
+}
+
+impl Hub {
+    /// Serves until the server stops (SIGINT/SIGTERM or a handle's `stop`), then lets
+    /// the writer commit everything it accepted.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let res = self.server.await;
+        self.writer.shutdown();
+        let _ = web::block(move || self.writer_thread.join()).await;
+        tracing::info!("hub stopped");
+        res.context("HTTP server failed")
+    }
+}
+
+/// Opens storage, creates the first admin if needed, starts the actors and binds the
+/// HTTP server to `listener`. Must be called inside an actix system.
+pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Result<Hub> {
+    if config.nats_url.is_some() {
+        anyhow::bail!(
+            "nats_url: cluster mode is not available in this version of the hub; remove --nats-url / LUNASENTRI_NATS_URL to run a single hub"
+        );
+    }
+    let (pool, backend) = db::connect(&config.database_url, config.db_pool_size)
+        .with_context(|| format!("database {}", db::backend::redact(&config.database_url)))?;
+    tracing::info!(backend = ?backend, "database ready");
+    let known = {
+        let mut conn = pool.get().context("database connection")?;
+        db::bootstrap::ensure_admin(&mut conn, config.admin_email.as_deref(), config.admin_password.as_deref())?;
+        db::bootstrap::known_machines(&mut conn)?
+    };
+    let metrics = Arc::new(HubMetrics::default());
+    let (writer, writer_thread) = Writer::start(pool.clone(), config.writer.clone(), metrics.clone());
+    let settings = MachineSettings {
+        clock: hooks.clock.clone(),
+        offline_after_min: config.offline_after_min,
+        tick: hooks.status_tick,
+    };
+    let spawn = {
+        let (writer, metrics, settings) = (writer.clone(), metrics.clone(), settings.clone());
+        Box::new(move |machine_id: i64, _owner: i64, registry| {
+            let actor = MachineActor::new(machine_id, registry, writer.clone(), metrics.clone(), settings.clone(), None);
+            let conn_id = actor.conn_id();
+            (conn_id, actor.start())
+        })
+    };
+    let registry = SubscriptionRegistry::new(known, writer.clone(), metrics.clone(), spawn).start();
+    let live = Live {
+        registry: registry.clone(),
+        writer: writer.clone(),
+        agent: AgentDeps {
+            registry,
+            writer: writer.clone(),
+            metrics: metrics.clone(),
+            machine: settings,
+            frames_per_second: config.limits.agent_frames_per_second,
+        },
+    };
+    let limits = &config.limits;
+    let state = web::Data::new(AppState {
+        pool,
+        login_limiter: LoginLimiter::new(limits.login_per_minute_ip, limits.login_per_minute_account),
+        live,
+        metrics,
+        config: Arc::new(config.clone()),
+    });
+    let tls = config.tls.as_ref().map(|(c, k)| tls::server_config(c, k)).transpose()?;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(http::errors::json_errors())
+            .wrap(middleware::Compress::default())
+            .wrap(middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
+            .configure(http::configure)
+    })
+    .shutdown_timeout(5);
+    let server = match tls {
+        Some(t) => server.listen_rustls_0_23(listener, t)?,
+        None => server.listen(listener)?,
+    };
+    let addr = server.addrs().first().copied();
+    if let Some(addr) = addr {
+        let scheme = if config.tls.is_some() { "https" } else { "http" };
+        tracing::info!("listening on {scheme}://{addr}");
+    }
+    Ok(Hub { server: server.run(), writer, writer_thread })
+}
+
+/// Binds `config.bind` and serves until SIGINT/SIGTERM.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(config.bind).with_context(|| format!("bind: cannot listen on {}", config.bind))?;
+    build(listener, config, Hooks::default())?.run().await
+}

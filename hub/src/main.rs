@@ -1,1 +1,25 @@
-fn main() {}
+//! `lunasentri-hub`: parses flags, sets up logging, runs the hub.
+
+use clap::Parser;
+use lunasentri_hub::config::{Cli, Config};
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let admin = (std::env::var("LUNASENTRI_ADMIN_EMAIL").ok(), std::env::var("LUNASENTRI_ADMIN_PASSWORD").ok());
+    let config = match Config::resolve(cli, admin) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("lunasentri-hub: configuration error: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    lunasentri_hub::telemetry::init_tracing(config.log_format, &config.log_level);
+    match actix_web::rt::System::new().block_on(lunasentri_hub::run(config)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("lunasentri-hub: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

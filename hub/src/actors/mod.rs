@@ -1,0 +1,20 @@
+//! The live pipeline's actors, one per file (`docs/architecture.md` draws the flow).
+//!
+//! - [`agent_session`]: one per agent connection: authenticates, parses, rate-limits.
+//! - [`machine`]: one per connected machine: status, last sample, publishing, persisting.
+//! - [`subscription_registry`]: one per hub: who watches which machine, and may they.
+//! - [`browser_session`]: one per dashboard socket, with a bounded outbound queue.
+//! - [`writer`]: the batch writer thread that owns the metrics write path.
+
+pub mod agent_session;
+pub mod outbox;
+pub mod browser_session;
+pub mod machine;
+pub mod subscription_registry;
+pub mod writer;
+
+pub use agent_session::AgentSession;
+pub use browser_session::BrowserSession;
+pub use machine::MachineActor;
+pub use subscription_registry::SubscriptionRegistry;
+pub use writer::Writer;

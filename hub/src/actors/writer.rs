@@ -1,0 +1,226 @@
+//! The batch writer: one thread owns the metrics write path (SQLite has a single writer).
+//! It collects jobs for at most `flush_ms` or `batch_rows` rows, commits them in ONE
+//! transaction, and only then acknowledges each job. Its queue is bounded: a full queue
+//! is refused to the caller, who must not acknowledge (the agent replays), never dropped
+//! silently.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use actix::{Message, Recipient};
+use diesel::Connection;
+use lunasentri_schema::{Hello, MachineStatus};
+use tokio::sync::oneshot;
+
+use crate::config::WriterConfig;
+use crate::db::audit::NewAuditOwned;
+use crate::db::metrics::{MetricRow, insert_ignore};
+use crate::db::{DbConn, Pool, machines};
+use crate::telemetry::HubMetrics;
+
+/// How often a connected machine's `last_seen` column is refreshed.
+const LAST_SEEN_EVERY_MS: i64 = 30_000;
+
+/// The outcome of a samples job, sent after its transaction commits (or fails).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Committed {
+    /// Highest `seq` in the job.
+    pub seq: u64,
+    /// Rows newly stored, or why the commit failed.
+    pub result: Result<usize, String>,
+}
+
+/// Who hears about a commit.
+#[derive(Debug)]
+pub enum Done {
+    /// An agent session, which sends `ack {seq}`.
+    Agent(Recipient<Committed>),
+    /// An HTTP request waiting to answer 202.
+    Http(oneshot::Sender<Result<usize, String>>),
+}
+
+/// Work for the writer.
+#[derive(Debug)]
+pub enum WriteJob {
+    Samples { machine_id: i64, rows: Vec<MetricRow>, max_seq: u64, done: Done },
+    Hello { machine_id: i64, hello: Hello },
+    Status { machine_id: i64, status: MachineStatus, last_seen: Option<i64> },
+    Audit(NewAuditOwned),
+    /// Flush what is queued and stop the thread.
+    Shutdown,
+}
+
+/// Handle to the writer thread; cheap to clone.
+#[derive(Clone)]
+pub struct Writer {
+    tx: SyncSender<WriteJob>,
+    metrics: Arc<HubMetrics>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Writer")
+    }
+}
+
+impl Writer {
+    /// Starts the writer thread.
+    pub fn start(pool: Pool, cfg: WriterConfig, metrics: Arc<HubMetrics>) -> (Self, JoinHandle<()>) {
+        let (tx, rx) = sync_channel(cfg.queue);
+        let m = metrics.clone();
+        let handle = std::thread::Builder::new()
+            .name("lunasentri-writer".into())
+            .spawn(move || run(pool, cfg, rx, m))
+            .expect("spawn writer thread");
+        (Self { tx, metrics }, handle)
+    }
+
+    /// Queues a job; gives it back when the queue is full or the writer has stopped.
+    pub fn try_submit(&self, job: WriteJob) -> Result<(), WriteJob> {
+        match self.tx.try_send(job) {
+            Ok(()) => {
+                self.metrics.writer_queue_depth.inc();
+                Ok(())
+            }
+            Err(TrySendError::Full(j) | TrySendError::Disconnected(j)) => Err(j),
+        }
+    }
+
+    /// Asks the writer to flush and stop (blocks while the queue is full).
+    pub fn shutdown(&self) {
+        let _ = self.tx.send(WriteJob::Shutdown);
+    }
+}
+
+fn run(pool: Pool, cfg: WriterConfig, rx: Receiver<WriteJob>, metrics: Arc<HubMetrics>) {
+    let flush_every = Duration::from_millis(cfg.flush_ms);
+    let mut last_seen_written: HashMap<i64, i64> = HashMap::new();
+    let mut stop = false;
+    while !stop {
+        let Ok(first) = rx.recv() else { break };
+        let mut batch = Vec::new();
+        let mut rows = 0;
+        let deadline = Instant::now() + flush_every;
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            metrics.writer_queue_depth.dec();
+            match job {
+                WriteJob::Shutdown => stop = true,
+                WriteJob::Samples { rows: ref r, .. } => {
+                    rows += r.len();
+                    batch.push(job);
+                }
+                other => batch.push(other),
+            }
+            if stop || rows >= cfg.batch_rows {
+                break;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(j) => next = Some(j),
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => stop = true,
+            }
+        }
+        if stop {
+            // Drain what is already queued so nothing accepted is left behind.
+            while let Ok(job) = rx.try_recv() {
+                metrics.writer_queue_depth.dec();
+                if !matches!(job, WriteJob::Shutdown) {
+                    batch.push(job);
+                }
+            }
+        }
+        flush(&pool, batch, &metrics, &mut last_seen_written);
+    }
+    tracing::info!("writer stopped");
+}
+
+/// Commits one batch in one transaction, then reports to every job.
+fn flush(pool: &Pool, batch: Vec<WriteJob>, metrics: &HubMetrics, last_seen_written: &mut HashMap<i64, i64>) {
+    if batch.is_empty() {
+        return;
+    }
+    let started = Instant::now();
+    let per_job: Vec<Result<usize, String>> = match pool.get() {
+        Err(e) => batch.iter().map(|_| Err(e.to_string())).collect(),
+        Ok(mut conn) => match write_batch(&mut conn, &batch, last_seen_written) {
+            Ok(counts) => counts.into_iter().map(Ok).collect(),
+            // One bad job (say, rows of a machine deleted a moment ago) must not fail
+            // the others: retry each job in a transaction of its own.
+            Err(_) => batch
+                .iter()
+                .map(|job| {
+                    write_batch(&mut conn, std::slice::from_ref(job), last_seen_written)
+                        .map(|c| c.first().copied().unwrap_or(0))
+                        .map_err(|e| e.to_string())
+                })
+                .collect(),
+        },
+    };
+    metrics.writer_flush_seconds.observe(started.elapsed().as_secs_f64());
+    let failed = per_job.iter().filter(|r| r.is_err()).count();
+    if failed > 0 {
+        metrics.writer_flush_errors.inc();
+        let first = per_job.iter().find_map(|r| r.as_ref().err()).cloned().unwrap_or_default();
+        tracing::error!(error = %first, failed, jobs = batch.len(), "writer jobs failed; their agents will replay");
+    }
+    for (job, res) in batch.into_iter().zip(per_job) {
+        if let WriteJob::Samples { rows, max_seq, done, .. } = job {
+            if let Ok(n) = res {
+                metrics.samples_persisted.inc_by(n as u64);
+                metrics.samples_duplicate.inc_by((rows.len() - n.min(rows.len())) as u64);
+            }
+            match done {
+                Done::Agent(r) => r.do_send(Committed { seq: max_seq, result: res }),
+                Done::Http(tx) => {
+                    let _ = tx.send(res);
+                }
+            }
+        }
+    }
+}
+
+/// The transaction body; returns, per job, how many rows were new.
+fn write_batch(
+    conn: &mut DbConn,
+    batch: &[WriteJob],
+    last_seen_written: &mut HashMap<i64, i64>,
+) -> diesel::QueryResult<Vec<usize>> {
+    conn.transaction(|c| {
+        let mut counts = Vec::with_capacity(batch.len());
+        let mut newest: HashMap<i64, i64> = HashMap::new();
+        for job in batch {
+            counts.push(match job {
+                WriteJob::Samples { machine_id, rows, .. } => {
+                    if let Some(ts) = rows.iter().map(|r| r.ts).max() {
+                        let e = newest.entry(*machine_id).or_insert(ts);
+                        *e = (*e).max(ts);
+                    }
+                    insert_ignore(c, rows)?
+                }
+                WriteJob::Hello { machine_id, hello } => machines::set_hello(c, *machine_id, hello)?,
+                WriteJob::Status { machine_id, status, last_seen } => {
+                    if let Some(ts) = last_seen {
+                        last_seen_written.insert(*machine_id, *ts);
+                    }
+                    machines::set_status(c, *machine_id, *status, *last_seen)?
+                }
+                WriteJob::Audit(a) => a.insert(c, crate::db::now_ms())?,
+                WriteJob::Shutdown => 0,
+            });
+        }
+        for (id, ts) in newest {
+            let due = last_seen_written.get(&id).is_none_or(|w| ts - w >= LAST_SEEN_EVERY_MS);
+            if due {
+                machines::touch_last_seen(c, id, ts)?;
+                last_seen_written.insert(id, ts);
+            }
+        }
+        Ok(counts)
+    })
+}

@@ -1,0 +1,352 @@
+//! Hub configuration: flags > `LUNASENTRI_*` environment > YAML file > defaults.
+//!
+//! | flag | environment | file key | default |
+//! |---|---|---|---|
+//! | `--config` | `LUNASENTRI_CONFIG` | – | none |
+//! | `--bind` | `LUNASENTRI_BIND` | `bind` | `127.0.0.1:8080` |
+//! | `--database-url` | `LUNASENTRI_DATABASE_URL` | `database_url` | `sqlite://data/lunasentri.db` |
+//! | `--db-pool-size` | `LUNASENTRI_DB_POOL_SIZE` | `db_pool_size` | 8 |
+//! | `--nats-url` | `LUNASENTRI_NATS_URL` | `nats_url` | none (single hub) |
+//! | `--log-format` | `LUNASENTRI_LOG_FORMAT` | `log_format` | `text` |
+//! | `--log-level` | `LUNASENTRI_LOG_LEVEL` | `log_level` | `info` |
+//! | `--tls-cert` / `--tls-key` | `LUNASENTRI_TLS_CERT` / `_KEY` | `tls_cert` / `tls_key` | none (plain HTTP) |
+//! | `--public-url` | `LUNASENTRI_PUBLIC_URL` | `public_url` | none (taken from each request) |
+//! | `--ui-dir` | `LUNASENTRI_UI_DIR` | `ui_dir` | `frontend/dist` when present |
+//! | `--session-ttl` | `LUNASENTRI_SESSION_TTL` | `session_ttl` | `7d` |
+//! | `--local-host-metrics` | `LUNASENTRI_LOCAL_HOST_METRICS` | `local_host_metrics` | `false` |
+//! | – | `LUNASENTRI_ADMIN_EMAIL` / `LUNASENTRI_ADMIN_PASSWORD` | – | first start only |
+//!
+//! Tuning keys exist only in the file (`limits.*`, `writer.*`, `offline_after_min`);
+//! `docs/operations.md` lists them. Secrets are never printed or logged.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use serde::Deserialize;
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Command line of `lunasentri-hub`.
+#[derive(Debug, Parser, Default)]
+#[command(name = "lunasentri-hub", version, about = "LunaSentri hub: ingest, storage, live dashboards")]
+pub struct Cli {
+    /// YAML configuration file.
+    #[arg(long, env = "LUNASENTRI_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, env = "LUNASENTRI_BIND")]
+    pub bind: Option<String>,
+    /// sqlite://PATH or postgres://USER@HOST/DB.
+    #[arg(long, env = "LUNASENTRI_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Database connections in the pool.
+    #[arg(long, env = "LUNASENTRI_DB_POOL_SIZE")]
+    pub db_pool_size: Option<u32>,
+    /// NATS server joining several hubs (cluster mode).
+    #[arg(long, env = "LUNASENTRI_NATS_URL", hide_env_values = true)]
+    pub nats_url: Option<String>,
+    /// Log format.
+    #[arg(long, env = "LUNASENTRI_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Log filter, e.g. `info` or `lunasentri_hub=debug`.
+    #[arg(long, env = "LUNASENTRI_LOG_LEVEL")]
+    pub log_level: Option<String>,
+    /// PEM certificate chain; with --tls-key serves HTTPS.
+    #[arg(long, env = "LUNASENTRI_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "LUNASENTRI_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// The URL users reach the hub at (for install commands, cookies and Origin checks).
+    #[arg(long, env = "LUNASENTRI_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Directory with the built dashboard (overrides the embedded one).
+    #[arg(long, env = "LUNASENTRI_UI_DIR")]
+    pub ui_dir: Option<PathBuf>,
+    /// How long a login lasts, e.g. `12h`, `7d`.
+    #[arg(long, env = "LUNASENTRI_SESSION_TTL")]
+    pub session_ttl: Option<String>,
+    /// Report this host's own metrics as a machine owned by the first admin.
+    #[arg(long, env = "LUNASENTRI_LOCAL_HOST_METRICS", num_args = 0..=1, default_missing_value = "true")]
+    pub local_host_metrics: Option<bool>,
+}
+
+/// Rate limits and queue bounds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Login attempts per minute from one IP address.
+    pub login_per_minute_ip: u32,
+    /// Login attempts per minute for one account.
+    pub login_per_minute_account: u32,
+    /// Frames per second one agent may send (bursts of twice that are allowed).
+    pub agent_frames_per_second: u32,
+    /// Frames queued for one browser before the oldest are dropped.
+    pub browser_queue: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { login_per_minute_ip: 30, login_per_minute_account: 10, agent_frames_per_second: 20, browser_queue: 512 }
+    }
+}
+
+/// Batch writer tuning.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WriterConfig {
+    /// Longest time a sample waits before its flush, in milliseconds.
+    pub flush_ms: u64,
+    /// Rows that trigger a flush before `flush_ms`.
+    pub batch_rows: usize,
+    /// Samples waiting for the writer before agents are asked to back off.
+    pub queue: usize,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        Self { flush_ms: 250, batch_rows: 5000, queue: 200_000 }
+    }
+}
+
+/// The YAML file: every key optional, unknown keys refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    bind: Option<String>,
+    database_url: Option<String>,
+    db_pool_size: Option<u32>,
+    nats_url: Option<String>,
+    log_format: Option<LogFormat>,
+    log_level: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    public_url: Option<String>,
+    ui_dir: Option<PathBuf>,
+    session_ttl: Option<String>,
+    local_host_metrics: Option<bool>,
+    offline_after_min: Option<String>,
+    limits: Option<Limits>,
+    writer: Option<WriterConfig>,
+}
+
+/// The resolved configuration the hub runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub database_url: String,
+    pub db_pool_size: u32,
+    pub nats_url: Option<String>,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub public_url: Option<String>,
+    pub ui_dir: Option<PathBuf>,
+    pub session_ttl: Duration,
+    pub local_host_metrics: bool,
+    /// A machine is offline after 3 missed intervals, but never sooner than this.
+    pub offline_after_min: Duration,
+    pub limits: Limits,
+    pub writer: WriterConfig,
+    /// First-start admin (from the environment only).
+    pub admin_email: Option<String>,
+    pub admin_password: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".parse().expect("valid default address"),
+            database_url: "sqlite://data/lunasentri.db".into(),
+            db_pool_size: 8,
+            nats_url: None,
+            log_format: LogFormat::Text,
+            log_level: "info".into(),
+            tls: None,
+            public_url: None,
+            ui_dir: None,
+            session_ttl: Duration::from_secs(7 * 86_400),
+            local_host_metrics: false,
+            offline_after_min: Duration::from_secs(15),
+            limits: Limits::default(),
+            writer: WriterConfig::default(),
+            admin_email: None,
+            admin_password: None,
+        }
+    }
+}
+
+/// A configuration problem, naming the setting.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("config file {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("{key}: {message}")]
+    Value { key: &'static str, message: String },
+}
+
+fn value(key: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Value { key, message: message.into() }
+}
+
+/// Parses `250ms`, `30s`, `5m`, `12h`, `7d`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().map_err(|_| format!("{s:?} is not a duration like 30s, 5m, 12h or 7d"))?;
+    let ms = match unit {
+        "ms" => n,
+        "s" | "" => n * 1000,
+        "m" => n * 60_000,
+        "h" => n * 3_600_000,
+        "d" => n * 86_400_000,
+        _ => return Err(format!("{s:?} has an unknown unit {unit:?}: use ms, s, m, h or d")),
+    };
+    Ok(Duration::from_millis(ms))
+}
+
+impl Config {
+    /// Resolves flags and environment (already merged by clap) over the file over defaults.
+    pub fn resolve(cli: Cli, env_admin: (Option<String>, Option<String>)) -> Result<Self, ConfigError> {
+        let file = match &cli.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let d = Config::default();
+        let bind_s = cli.bind.or(file.bind);
+        let bind = match bind_s {
+            Some(b) => b.parse().map_err(|_| value("bind", format!("{b:?} is not an address like 127.0.0.1:8080")))?,
+            None => d.bind,
+        };
+        let tls = match (cli.tls_cert.or(file.tls_cert), cli.tls_key.or(file.tls_key)) {
+            (Some(c), Some(k)) => Some((c, k)),
+            (None, None) => None,
+            _ => return Err(value("tls_cert", "tls_cert and tls_key must be given together")),
+        };
+        let session_ttl = match cli.session_ttl.or(file.session_ttl) {
+            Some(s) => parse_duration(&s).map_err(|m| value("session_ttl", m))?,
+            None => d.session_ttl,
+        };
+        let offline_after_min = match file.offline_after_min {
+            Some(s) => parse_duration(&s).map_err(|m| value("offline_after_min", m))?,
+            None => d.offline_after_min,
+        };
+        let public_url = cli.public_url.or(file.public_url).map(|u| u.trim_end_matches('/').to_owned());
+        if let Some(u) = &public_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            return Err(value("public_url", format!("{u:?} must start with http:// or https://")));
+        }
+        let db_pool_size = cli.db_pool_size.or(file.db_pool_size).unwrap_or(d.db_pool_size);
+        if db_pool_size == 0 || db_pool_size > 256 {
+            return Err(value("db_pool_size", "must be between 1 and 256"));
+        }
+        let limits = file.limits.unwrap_or_default();
+        if limits.browser_queue == 0 || limits.agent_frames_per_second == 0 {
+            return Err(value("limits", "browser_queue and agent_frames_per_second must be positive"));
+        }
+        let writer = file.writer.unwrap_or_default();
+        if writer.flush_ms == 0 || writer.batch_rows == 0 || writer.queue == 0 {
+            return Err(value("writer", "flush_ms, batch_rows and queue must be positive"));
+        }
+        let ui_dir = cli.ui_dir.or(file.ui_dir);
+        Ok(Self {
+            bind,
+            database_url: cli.database_url.or(file.database_url).unwrap_or(d.database_url),
+            db_pool_size,
+            nats_url: cli.nats_url.or(file.nats_url),
+            log_format: cli.log_format.or(file.log_format).unwrap_or_default(),
+            log_level: cli.log_level.or(file.log_level).unwrap_or(d.log_level),
+            tls,
+            public_url,
+            ui_dir,
+            session_ttl,
+            local_host_metrics: cli.local_host_metrics.or(file.local_host_metrics).unwrap_or(false),
+            offline_after_min,
+            limits,
+            writer,
+            admin_email: env_admin.0.filter(|s| !s.is_empty()),
+            admin_password: env_admin.1.filter(|s| !s.is_empty()),
+        })
+    }
+
+    /// Where the dashboard is served from on disk, if anywhere.
+    pub fn ui_dir_or_default(&self) -> Option<PathBuf> {
+        self.ui_dir.clone().or_else(|| {
+            let p = Path::new("frontend/dist");
+            p.join("index.html").exists().then(|| p.to_path_buf())
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+    serde_saphyr::from_str(&text)
+        .map_err(|e| ConfigError::Parse { path: path.display().to_string(), message: e.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> tempfile::NamedTempFile {
+        let f = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(f.path(), text).unwrap();
+        f
+    }
+
+    /// Durations accept the documented units and name the bad value otherwise.
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(7 * 86_400));
+        assert!(parse_duration("5 parsecs").unwrap_err().contains("5 parsecs"));
+        assert!(parse_duration("").is_err());
+    }
+
+    /// Flags win over the file, the file over defaults.
+    #[test]
+    fn precedence() {
+        let f = write("bind: 0.0.0.0:9000\ndatabase_url: sqlite://file.db\n");
+        let cli = Cli { config: Some(f.path().into()), bind: Some("127.0.0.1:7000".into()), ..Cli::default() };
+        let c = Config::resolve(cli, (None, None)).unwrap();
+        assert_eq!(c.bind.port(), 7000);
+        assert_eq!(c.database_url, "sqlite://file.db");
+        assert_eq!(c.db_pool_size, 8);
+    }
+
+    /// Unknown keys and bad values in the file are errors naming them.
+    #[test]
+    fn bad_file() {
+        let f = write("bnid: 1\n");
+        let err = Config::resolve(Cli { config: Some(f.path().into()), ..Cli::default() }, (None, None))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bnid"), "{err}");
+        let f = write("session_ttl: forever\n");
+        let err = Config::resolve(Cli { config: Some(f.path().into()), ..Cli::default() }, (None, None))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("session_ttl"), "{err}");
+    }
+
+    /// A half TLS configuration is refused.
+    #[test]
+    fn tls_pair() {
+        let cli = Cli { tls_cert: Some("c.pem".into()), ..Cli::default() };
+        assert!(Config::resolve(cli, (None, None)).unwrap_err().to_string().contains("tls_key"));
+    }
+}

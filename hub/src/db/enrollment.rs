@@ -1,0 +1,80 @@
+//! `enrollment_tokens`: user-scoped secrets that let agents register machines.
+
+use diesel::prelude::*;
+
+use super::schema::enrollment_tokens as et;
+use super::DbConn;
+use lunasentri_schema::api::EnrollmentToken;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = et)]
+pub struct TokenRow {
+    pub id: i64,
+    pub owner_id: i64,
+    pub name: String,
+    pub token_hash: String,
+    pub token_prefix: String,
+    pub expires_at: Option<i64>,
+    pub uses_left: Option<i64>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = et)]
+pub struct NewToken<'a> {
+    pub owner_id: i64,
+    pub name: &'a str,
+    pub token_hash: &'a str,
+    pub token_prefix: &'a str,
+    pub expires_at: Option<i64>,
+    pub uses_left: Option<i64>,
+    pub created_at: i64,
+}
+
+impl TokenRow {
+    pub fn to_api(&self) -> EnrollmentToken {
+        EnrollmentToken {
+            id: self.id,
+            name: self.name.clone(),
+            token_prefix: self.token_prefix.clone(),
+            expires_at: self.expires_at,
+            uses_left: self.uses_left,
+            created_at: self.created_at,
+        }
+    }
+}
+
+pub fn insert(conn: &mut DbConn, new: &NewToken) -> QueryResult<TokenRow> {
+    crate::on_backend!(conn, c => diesel::insert_into(et::table)
+        .values(new)
+        .returning(TokenRow::as_returning())
+        .get_result(c))
+}
+
+pub fn list(conn: &mut DbConn, owner: i64) -> QueryResult<Vec<TokenRow>> {
+    et::table.filter(et::owner_id.eq(owner)).order(et::id).select(TokenRow::as_select()).load(conn)
+}
+
+pub fn by_id(conn: &mut DbConn, id: i64) -> QueryResult<Option<TokenRow>> {
+    et::table.find(id).select(TokenRow::as_select()).first(conn).optional()
+}
+
+pub fn delete(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
+    diesel::delete(et::table.find(id)).execute(conn)
+}
+
+/// Uses one registration of a valid token; returns the token, or `None` when it is
+/// unknown, expired or used up. Call inside a transaction.
+pub fn consume(conn: &mut DbConn, hash: &str, now: i64) -> QueryResult<Option<TokenRow>> {
+    let Some(tok) = et::table.filter(et::token_hash.eq(hash)).select(TokenRow::as_select()).first(conn).optional()?
+    else {
+        return Ok(None);
+    };
+    if tok.expires_at.is_some_and(|e| e <= now) || tok.uses_left.is_some_and(|u| u <= 0) {
+        return Ok(None);
+    }
+    if let Some(u) = tok.uses_left {
+        diesel::update(et::table.find(tok.id)).set(et::uses_left.eq(u - 1)).execute(conn)?;
+    }
+    Ok(Some(tok))
+}

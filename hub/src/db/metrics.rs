@@ -1,0 +1,212 @@
+//! `metrics_history`: raw samples, one row per `(machine_id, ts)`, inserted idempotently.
+
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::schema::metrics_history as mh;
+use super::DbConn;
+use lunasentri_schema::Sample;
+use lunasentri_schema::sample::{DiskSample, IfaceSample, ProcSample, TempSample};
+
+/// Most rows in one multi-row INSERT (22 binds each keeps under every backend's limit).
+const INSERT_CHUNK: usize = 500;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = mh)]
+pub struct MetricRow {
+    pub machine_id: i64,
+    pub ts: i64,
+    pub seq: i64,
+    pub cpu_pct: f64,
+    pub mem_used_pct: f64,
+    pub disk_used_pct: f64,
+    pub net_rx_bytes: i64,
+    pub net_tx_bytes: i64,
+    pub load1: f64,
+    pub load5: f64,
+    pub load15: f64,
+    pub mem_used_bytes: i64,
+    pub mem_total_bytes: i64,
+    pub swap_used_bytes: i64,
+    pub swap_total_bytes: i64,
+    pub disk_read_bps: f64,
+    pub disk_write_bps: f64,
+    pub net_rx_bps: f64,
+    pub net_tx_bps: f64,
+    pub uptime_s: i64,
+    pub procs: i64,
+    pub detail: String,
+}
+
+/// The per-device part of a sample, kept as JSON in the `detail` column.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Detail {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cpu_iowait_pct: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cpu_steal_pct: Option<f64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    cpus: Vec<f64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    disks: Vec<DiskSample>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    ifaces: Vec<IfaceSample>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    temps: Vec<TempSample>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    top: Vec<ProcSample>,
+}
+
+fn i(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn u(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+impl MetricRow {
+    pub fn from_sample(machine_id: i64, s: &Sample) -> Self {
+        let detail = Detail {
+            cpu_iowait_pct: s.cpu_iowait_pct,
+            cpu_steal_pct: s.cpu_steal_pct,
+            cpus: s.cpus.clone(),
+            disks: s.disks.clone(),
+            ifaces: s.ifaces.clone(),
+            temps: s.temps.clone(),
+            top: s.top.clone(),
+        };
+        Self {
+            machine_id,
+            ts: s.ts,
+            seq: i(s.seq),
+            cpu_pct: s.cpu_pct,
+            mem_used_pct: s.mem_used_pct,
+            disk_used_pct: s.disk_used_pct,
+            net_rx_bytes: i(s.net_rx_bytes),
+            net_tx_bytes: i(s.net_tx_bytes),
+            load1: s.load1,
+            load5: s.load5,
+            load15: s.load15,
+            mem_used_bytes: i(s.mem_used_bytes),
+            mem_total_bytes: i(s.mem_total_bytes),
+            swap_used_bytes: i(s.swap_used_bytes),
+            swap_total_bytes: i(s.swap_total_bytes),
+            disk_read_bps: s.disk_read_bps,
+            disk_write_bps: s.disk_write_bps,
+            net_rx_bps: s.net_rx_bps,
+            net_tx_bps: s.net_tx_bps,
+            uptime_s: i(s.uptime_s),
+            procs: i(s.procs),
+            detail: serde_json::to_string(&detail).unwrap_or_else(|_| "{}".into()),
+        }
+    }
+
+    pub fn to_sample(&self) -> Sample {
+        let d: Detail = serde_json::from_str(&self.detail).unwrap_or_default();
+        Sample {
+            seq: u(self.seq),
+            ts: self.ts,
+            cpu_pct: self.cpu_pct,
+            mem_used_pct: self.mem_used_pct,
+            disk_used_pct: self.disk_used_pct,
+            net_rx_bytes: u(self.net_rx_bytes),
+            net_tx_bytes: u(self.net_tx_bytes),
+            load1: self.load1,
+            load5: self.load5,
+            load15: self.load15,
+            mem_used_bytes: u(self.mem_used_bytes),
+            mem_total_bytes: u(self.mem_total_bytes),
+            swap_used_bytes: u(self.swap_used_bytes),
+            swap_total_bytes: u(self.swap_total_bytes),
+            disk_read_bps: self.disk_read_bps,
+            disk_write_bps: self.disk_write_bps,
+            net_rx_bps: self.net_rx_bps,
+            net_tx_bps: self.net_tx_bps,
+            uptime_s: u(self.uptime_s),
+            procs: u(self.procs),
+            cpu_iowait_pct: d.cpu_iowait_pct,
+            cpu_steal_pct: d.cpu_steal_pct,
+            cpus: d.cpus,
+            disks: d.disks,
+            ifaces: d.ifaces,
+            temps: d.temps,
+            top: d.top,
+        }
+    }
+}
+
+/// Inserts rows, skipping any `(machine_id, ts)` already stored; returns how many
+/// rows were new. Callers wrap it in the writer's one transaction per flush.
+///
+/// PostgreSQL takes multi-row statements; SQLite cannot combine a multi-row VALUES list
+/// with ON CONFLICT in Diesel, and inside one transaction its cached single-row
+/// statement is as fast.
+pub fn insert_ignore(conn: &mut DbConn, rows: &[MetricRow]) -> QueryResult<usize> {
+    let mut inserted = 0;
+    match conn {
+        DbConn::Sqlite(c) => {
+            for row in rows {
+                inserted += diesel::insert_into(mh::table).values(row).on_conflict_do_nothing().execute(c)?;
+            }
+        }
+        DbConn::Pg(c) => {
+            for chunk in rows.chunks(INSERT_CHUNK) {
+                inserted += diesel::insert_into(mh::table).values(chunk).on_conflict_do_nothing().execute(c)?;
+            }
+        }
+    }
+    Ok(inserted)
+}
+
+/// Raw rows of one machine with `from <= ts < to`, oldest first.
+pub fn range(conn: &mut DbConn, machine_id: i64, from: i64, to: i64) -> QueryResult<Vec<MetricRow>> {
+    mh::table
+        .filter(mh::machine_id.eq(machine_id))
+        .filter(mh::ts.ge(from))
+        .filter(mh::ts.lt(to))
+        .order(mh::ts)
+        .select(MetricRow::as_select())
+        .load(conn)
+}
+
+/// The newest stored row of a machine.
+pub fn latest(conn: &mut DbConn, machine_id: i64) -> QueryResult<Option<MetricRow>> {
+    mh::table
+        .filter(mh::machine_id.eq(machine_id))
+        .order(mh::ts.desc())
+        .select(MetricRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Rows stored for a machine (tests and export).
+pub fn count(conn: &mut DbConn, machine_id: i64) -> QueryResult<i64> {
+    mh::table.filter(mh::machine_id.eq(machine_id)).count().get_result(conn)
+}
+
+impl MetricRow {
+    /// The scalar columns in `SCALAR_NAMES` order.
+    pub fn to_sample_scalars(&self) -> [f64; 18] {
+        [
+            self.cpu_pct,
+            self.mem_used_pct,
+            self.disk_used_pct,
+            self.net_rx_bytes as f64,
+            self.net_tx_bytes as f64,
+            self.load1,
+            self.load5,
+            self.load15,
+            self.mem_used_bytes as f64,
+            self.mem_total_bytes as f64,
+            self.swap_used_bytes as f64,
+            self.swap_total_bytes as f64,
+            self.disk_read_bps,
+            self.disk_write_bps,
+            self.net_rx_bps,
+            self.net_tx_bps,
+            self.uptime_s as f64,
+            self.procs as f64,
+        ]
+    }
+}

@@ -1,0 +1,110 @@
+//! Diesel table definitions, written to match `migrations/{sqlite,postgres}`.
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        email -> Text,
+        password_hash -> Text,
+        role -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        token_hash -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    machines (id) {
+        id -> BigInt,
+        owner_id -> BigInt,
+        name -> Text,
+        api_key_hash -> Nullable<Text>,
+        key_prefix -> Nullable<Text>,
+        status -> Text,
+        last_seen -> Nullable<BigInt>,
+        hostname -> Nullable<Text>,
+        os -> Nullable<Text>,
+        kernel -> Nullable<Text>,
+        arch -> Nullable<Text>,
+        cpu_model -> Nullable<Text>,
+        cores -> Nullable<Integer>,
+        mem_total_bytes -> Nullable<BigInt>,
+        boot_time_s -> Nullable<BigInt>,
+        agent_version -> Nullable<Text>,
+        interval_ms -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    enrollment_tokens (id) {
+        id -> BigInt,
+        owner_id -> BigInt,
+        name -> Text,
+        token_hash -> Text,
+        token_prefix -> Text,
+        expires_at -> Nullable<BigInt>,
+        uses_left -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        ts -> BigInt,
+        actor_user_id -> Nullable<BigInt>,
+        action -> Text,
+        target_type -> Text,
+        target_id -> Nullable<BigInt>,
+        detail -> Text,
+    }
+}
+
+diesel::table! {
+    metrics_history (machine_id, ts) {
+        machine_id -> BigInt,
+        ts -> BigInt,
+        seq -> BigInt,
+        cpu_pct -> Double,
+        mem_used_pct -> Double,
+        disk_used_pct -> Double,
+        net_rx_bytes -> BigInt,
+        net_tx_bytes -> BigInt,
+        load1 -> Double,
+        load5 -> Double,
+        load15 -> Double,
+        mem_used_bytes -> BigInt,
+        mem_total_bytes -> BigInt,
+        swap_used_bytes -> BigInt,
+        swap_total_bytes -> BigInt,
+        disk_read_bps -> Double,
+        disk_write_bps -> Double,
+        net_rx_bps -> Double,
+        net_tx_bps -> Double,
+        uptime_s -> BigInt,
+        procs -> BigInt,
+        detail -> Text,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(machines -> users (owner_id));
+diesel::joinable!(enrollment_tokens -> users (owner_id));
+diesel::joinable!(metrics_history -> machines (machine_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    sessions,
+    machines,
+    enrollment_tokens,
+    audit_log,
+    metrics_history,
+);

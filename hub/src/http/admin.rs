@@ -1,0 +1,35 @@
+//! `/api/admin/*`: the audit log.
+
+use actix_web::web;
+use lunasentri_schema::api::{AuditEntry, ErrorBody};
+use serde::Deserialize;
+
+use crate::auth::AuthUser;
+use crate::db::audit;
+use crate::error::{ApiError, ApiResult};
+use crate::state::State;
+
+/// Paging of the audit log, newest first.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditParams {
+    /// Rows to return (default 100, at most 1000).
+    pub limit: Option<i64>,
+    /// Only rows older than this id (for the next page).
+    pub before: Option<i64>,
+}
+
+/// The audit log (admins only).
+#[utoipa::path(get, path = "/api/admin/audit-log", tag = "admin", params(AuditParams),
+    responses((status = 200, body = [AuditEntry]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
+pub async fn audit_log(state: State, user: AuthUser, q: web::Query<AuditParams>) -> ApiResult<web::Json<Vec<AuditEntry>>> {
+    user.require_admin()?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::field("limit", "must be between 1 and 1000"));
+    }
+    let before = q.before;
+    let rows = state.db(move |c| Ok(audit::list(c, limit, before)?)).await?;
+    Ok(web::Json(rows.into_iter().map(|r| r.to_api()).collect()))
+}

@@ -1,0 +1,40 @@
+//! Shared state handed to every handler: the pool, config, limiters, live actors, metrics.
+
+use std::sync::Arc;
+
+use actix_web::web;
+
+use crate::auth::limiter::LoginLimiter;
+use crate::config::Config;
+use crate::db::{DbConn, Pool};
+use crate::error::{ApiError, ApiResult};
+use crate::live::Live;
+use crate::telemetry::HubMetrics;
+
+/// Everything a handler may need.
+pub struct AppState {
+    pub pool: Pool,
+    pub config: Arc<Config>,
+    pub login_limiter: LoginLimiter,
+    pub live: Live,
+    pub metrics: Arc<HubMetrics>,
+}
+
+/// How handlers receive [`AppState`].
+pub type State = web::Data<AppState>;
+
+impl AppState {
+    /// Runs blocking database work on actix's blocking pool, never on an async thread.
+    pub async fn db<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get().map_err(ApiError::from)?;
+            f(&mut conn)
+        })
+        .await?
+    }
+}

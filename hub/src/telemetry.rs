@@ -1,0 +1,101 @@
+//! The hub's own metrics, served at `/metrics` in Prometheus text format, and the
+//! tracing subscriber set-up.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::config::LogFormat;
+
+/// Label of `lunasentri_samples_rejected_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+pub struct ReasonLabel {
+    pub reason: &'static str,
+}
+
+/// Every counter, gauge and histogram the hub exports.
+pub struct HubMetrics {
+    registry: Registry,
+    pub agents_connected: Gauge,
+    pub browser_sessions: Gauge,
+    pub samples_received: Counter,
+    pub samples_persisted: Counter,
+    pub samples_duplicate: Counter,
+    pub samples_rejected: Family<ReasonLabel, Counter>,
+    pub frames_dropped: Counter,
+    pub writer_queue_depth: Gauge,
+    pub writer_flush_seconds: Histogram,
+    pub writer_flush_errors: Counter,
+    pub fanout_latency_seconds: Histogram,
+}
+
+impl std::fmt::Debug for HubMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HubMetrics")
+    }
+}
+
+impl Default for HubMetrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("lunasentri");
+        let m = Self {
+            agents_connected: Gauge::default(),
+            browser_sessions: Gauge::default(),
+            samples_received: Counter::default(),
+            samples_persisted: Counter::default(),
+            samples_duplicate: Counter::default(),
+            samples_rejected: Family::default(),
+            frames_dropped: Counter::default(),
+            writer_queue_depth: Gauge::default(),
+            writer_flush_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
+            writer_flush_errors: Counter::default(),
+            fanout_latency_seconds: Histogram::new(exponential_buckets(0.00005, 2.0, 16)),
+            registry: Registry::default(),
+        };
+        registry.register("agents_connected", "Agent WebSocket connections", m.agents_connected.clone());
+        registry.register("browser_sessions", "Live dashboard sockets", m.browser_sessions.clone());
+        registry.register("samples_received", "Samples accepted from agents", m.samples_received.clone());
+        registry.register("samples_persisted", "Samples newly committed to storage", m.samples_persisted.clone());
+        registry.register("samples_duplicate", "Replayed samples already stored", m.samples_duplicate.clone());
+        registry.register("samples_rejected", "Samples or frames refused, by reason", m.samples_rejected.clone());
+        registry.register("frames_dropped", "Live frames dropped for slow browsers", m.frames_dropped.clone());
+        registry.register("writer_queue_depth", "Write jobs waiting for the writer", m.writer_queue_depth.clone());
+        registry.register("writer_flush_seconds", "Duration of one writer flush", m.writer_flush_seconds.clone());
+        registry.register("writer_flush_errors", "Writer flushes that failed", m.writer_flush_errors.clone());
+        registry.register(
+            "fanout_latency_seconds",
+            "Time from a sample's arrival to its hand-off to each browser session",
+            m.fanout_latency_seconds.clone(),
+        );
+        Self { registry, ..m }
+    }
+}
+
+impl HubMetrics {
+    /// Prometheus text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        if encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+
+    pub fn reject(&self, reason: &'static str) {
+        self.samples_rejected.get_or_create(&ReasonLabel { reason }).inc();
+    }
+}
+
+/// Installs the global tracing subscriber (text or JSON lines on stderr).
+pub fn init_tracing(format: LogFormat, filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}

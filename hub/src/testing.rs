@@ -1,0 +1,191 @@
+//! `TestHub`: a real hub on `127.0.0.1:0` with its own temporary database, for the
+//! integration tests of the hub, the agent and loadgen. It stops and cleans up on drop.
+
+use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
+
+use diesel::{Connection, RunQueryDsl};
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::{Hooks, build};
+
+/// E-mail of the admin every test hub starts with.
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+/// Password of that admin.
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+
+/// A database for one test: a temp SQLite file, or a fresh PostgreSQL database that is
+/// dropped afterwards.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg_name: Option<String>,
+}
+
+/// Where PostgreSQL is expected (CI and this project's machines run it).
+pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+impl TestDb {
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("hub.db").display());
+        Self { url, _dir: Some(dir), pg_name: None }
+    }
+
+    /// A fresh PostgreSQL database, or `None` (with a loud message) when the server is
+    /// not reachable. Under CI (`CI` set) an unreachable server is a failure.
+    pub fn postgres() -> Option<Self> {
+        let mut admin = match diesel::PgConnection::establish(PG_ADMIN_URL) {
+            Ok(c) => c,
+            Err(e) => {
+                let msg = format!("PostgreSQL at {PG_ADMIN_URL} is not reachable ({e}); PostgreSQL tests SKIPPED");
+                if std::env::var_os("CI").is_some() {
+                    panic!("{msg} (CI requires PostgreSQL)");
+                }
+                eprintln!("\n!!!!! {msg} !!!!!\n");
+                return None;
+            }
+        };
+        let mut bytes = [0u8; 6];
+        rand::fill(&mut bytes);
+        let name = format!("lunasentri_test_{}", hex::encode(bytes));
+        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create test database");
+        Some(Self {
+            url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
+            _dir: None,
+            pg_name: Some(name),
+        })
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = &self.pg_name
+            && let Ok(mut admin) = diesel::PgConnection::establish(PG_ADMIN_URL)
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
+        }
+    }
+}
+
+/// A running hub.
+pub struct TestHub {
+    pub addr: SocketAddr,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    /// The hub's clock (manual: tests move it with `advance_ms`).
+    pub clock: Clock,
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Configures a [`TestHub`].
+pub struct TestHubBuilder {
+    database_url: String,
+    tweak: Box<dyn FnOnce(&mut Config) + Send>,
+    clock: Clock,
+    status_tick: Duration,
+}
+
+impl TestHub {
+    /// A hub on the given database with default test settings.
+    pub fn start(db: &TestDb) -> Self {
+        Self::builder(db).start()
+    }
+
+    pub fn builder(db: &TestDb) -> TestHubBuilder {
+        TestHubBuilder {
+            database_url: db.url.clone(),
+            tweak: Box::new(|_| {}),
+            clock: Clock::system(),
+            status_tick: Duration::from_millis(50),
+        }
+    }
+
+    /// `ws://127.0.0.1:PORT` + path.
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("ws://{}{path}", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT` + path.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Stops the hub gracefully (the writer commits what it accepted) and waits.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        let handle = self.handle.clone();
+        let stopper = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                rt.block_on(handle.stop(true));
+            }
+        });
+        let _ = stopper.join();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for TestHub {
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            self.shutdown();
+        }
+    }
+}
+
+impl TestHubBuilder {
+    /// Changes the configuration before start.
+    pub fn config(mut self, f: impl FnOnce(&mut Config) + Send + 'static) -> Self {
+        self.tweak = Box::new(f);
+        self
+    }
+
+    /// Uses a manual clock starting at the current time.
+    pub fn manual_clock(mut self) -> Self {
+        self.clock = Clock::manual(crate::db::now_ms());
+        self
+    }
+
+    pub fn start(self) -> TestHub {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        let mut config = Config {
+            database_url: self.database_url,
+            db_pool_size: 4,
+            admin_email: Some(ADMIN_EMAIL.into()),
+            admin_password: Some(ADMIN_PASSWORD.into()),
+            ..Config::default()
+        };
+        config.writer.flush_ms = 20;
+        (self.tweak)(&mut config);
+        let hooks = Hooks { clock: self.clock.clone(), status_tick: self.status_tick };
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                match build(listener, config, hooks) {
+                    Ok(hub) => {
+                        let _ = tx.send(Ok(hub.server.handle()));
+                        if let Err(e) = hub.run().await {
+                            eprintln!("test hub stopped with error: {e:#}");
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(format!("{e:#}")));
+                    }
+                }
+            });
+        });
+        let handle = match rx.recv().expect("hub thread answered") {
+            Ok(h) => h,
+            Err(e) => panic!("test hub failed to start: {e}"),
+        };
+        TestHub { addr, base: format!("http://{addr}"), clock: self.clock, handle, thread: Some(thread) }
+    }
+}
