@@ -1,0 +1,212 @@
+//! Host metrics: one long-lived [`Collector`] that turns the OS's counters into a
+//! [`Sample`], refreshing only what a sample contains.
+//!
+//! One file per area: [`cpu`], [`memory`], [`disk`], [`network`], [`temps`], [`procs`],
+//! [`host`] (facts for `hello`); [`rate`] holds the pure counter-to-rate math.
+
+pub mod cpu;
+pub mod disk;
+pub mod host;
+pub mod memory;
+pub mod network;
+pub mod procs;
+pub mod rate;
+pub mod temps;
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use lunasentri_schema::{Hello, Sample};
+use sysinfo::{Components, CpuRefreshKind, Disks, Networks, System};
+
+/// The collector could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read host metrics on this system: {0}")]
+pub struct CollectorError(String);
+
+/// Owns the OS handles and the previous readings that rates and CPU usage are computed
+/// from. Create it once and call [`Collector::sample`] every interval: the first
+/// sample's rates and CPU usage are 0, as there is nothing to compare with yet.
+#[derive(Debug)]
+pub struct Collector {
+    sys: System,
+    disks: Disks,
+    networks: Networks,
+    components: Components,
+    cpu_times: cpu::CpuTimes,
+    disk_rates: rate::RateSet<2>,
+    net_rates: rate::RateSet<2>,
+    top_n: usize,
+}
+
+impl Collector {
+    /// Opens the OS handles and takes the baseline readings. `top_n` processes by CPU
+    /// and by memory are listed in each sample; 0 disables the process table.
+    pub fn new(top_n: usize) -> Result<Self, CollectorError> {
+        let err = |e: sysinfo::Error| CollectorError(e.to_string());
+        let mut sys = System::new().map_err(err)?;
+        sys.refresh_cpu_list(CpuRefreshKind::nothing());
+        sys.refresh_memory();
+        let mut collector = Self {
+            sys,
+            disks: Disks::new().map_err(err)?,
+            networks: Networks::new().map_err(err)?,
+            components: Components::new_with_refreshed_list().map_err(err)?,
+            cpu_times: cpu::CpuTimes::default(),
+            disk_rates: rate::RateSet::default(),
+            net_rates: rate::RateSet::default(),
+            top_n,
+        };
+        // Baselines for CPU usage and counters.
+        collector.sample(0);
+        Ok(collector)
+    }
+
+    /// The `hello` frame for this host.
+    pub fn hello(&self, interval_ms: u64) -> Hello {
+        host::hello(&self.sys, interval_ms)
+    }
+
+    /// Takes one sample now, numbered `seq`.
+    pub fn sample(&mut self, seq: u64) -> Sample {
+        let now = Instant::now();
+        let ts = now_ms();
+        let cpu = cpu::read(&mut self.sys, &mut self.cpu_times);
+        let mem = memory::read(&mut self.sys);
+        let disk = disk::read(&mut self.disks, &mut self.disk_rates, now);
+        let net = network::read(&mut self.networks, &mut self.net_rates, now);
+        let temps = temps::read(&mut self.components);
+        let (procs, top) = procs::read(&mut self.sys, self.top_n);
+        let load = System::load_average().unwrap_or(sysinfo::LoadAvg {
+            one: 0.0,
+            five: 0.0,
+            fifteen: 0.0,
+        });
+        let mut sample = Sample {
+            seq,
+            ts,
+            cpu_pct: cpu.total_pct,
+            mem_used_pct: mem.used_pct,
+            disk_used_pct: disk.max_used_pct,
+            net_rx_bytes: net.rx_bytes,
+            net_tx_bytes: net.tx_bytes,
+            load1: load.one,
+            load5: load.five,
+            load15: load.fifteen,
+            mem_used_bytes: mem.used_bytes,
+            mem_total_bytes: mem.total_bytes,
+            swap_used_bytes: mem.swap_used_bytes,
+            swap_total_bytes: mem.swap_total_bytes,
+            disk_read_bps: disk.read_bps,
+            disk_write_bps: disk.write_bps,
+            net_rx_bps: net.rx_bps,
+            net_tx_bps: net.tx_bps,
+            uptime_s: System::uptime().unwrap_or_default(),
+            procs,
+            cpu_iowait_pct: cpu.iowait_pct,
+            cpu_steal_pct: cpu.steal_pct,
+            cpus: cpu.per_core_pct,
+            disks: disk.disks,
+            ifaces: net.ifaces,
+            temps,
+            top,
+        };
+        sanitize(&mut sample);
+        sample
+    }
+}
+
+/// Current time, epoch milliseconds UTC.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// The hub refuses NaN and negative values; an odd OS reading must never cost a whole
+/// sample (or, worse, a replay batch). Such values become 0, percentages are clamped.
+pub fn sanitize(s: &mut Sample) {
+    fn clean(v: &mut f64) {
+        if !v.is_finite() || *v < 0.0 {
+            *v = 0.0;
+        }
+    }
+    fn pct(v: &mut f64) {
+        clean(v);
+        *v = v.min(100.0);
+    }
+    for v in [&mut s.cpu_pct, &mut s.mem_used_pct, &mut s.disk_used_pct] {
+        pct(v);
+    }
+    for v in [
+        &mut s.load1,
+        &mut s.load5,
+        &mut s.load15,
+        &mut s.disk_read_bps,
+        &mut s.disk_write_bps,
+        &mut s.net_rx_bps,
+        &mut s.net_tx_bps,
+    ] {
+        clean(v);
+    }
+    for v in s
+        .cpu_iowait_pct
+        .iter_mut()
+        .chain(s.cpu_steal_pct.iter_mut())
+        .chain(s.cpus.iter_mut())
+    {
+        pct(v);
+    }
+    for d in &mut s.disks {
+        clean(&mut d.read_bps);
+        clean(&mut d.write_bps);
+    }
+    for i in &mut s.ifaces {
+        clean(&mut i.rx_bps);
+        clean(&mut i.tx_bps);
+    }
+    s.temps.retain(|t| t.celsius.is_finite());
+    for p in &mut s.top {
+        clean(&mut p.cpu_pct);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// NaN, infinite and negative readings never reach the wire.
+    #[test]
+    fn sanitize_removes_nan_and_negatives() {
+        let mut s = Sample {
+            cpu_pct: f64::NAN,
+            mem_used_pct: 250.0,
+            load1: -1.0,
+            net_rx_bps: f64::INFINITY,
+            cpus: vec![f64::NAN, 12.0],
+            ..Sample::default()
+        };
+        sanitize(&mut s);
+        assert_eq!(s.cpu_pct, 0.0);
+        assert_eq!(s.mem_used_pct, 100.0);
+        assert_eq!(s.load1, 0.0);
+        assert_eq!(s.net_rx_bps, 0.0);
+        assert_eq!(s.cpus, vec![0.0, 12.0]);
+    }
+
+    /// A real collector produces a sane second sample on this machine.
+    #[test]
+    fn collects_a_sane_sample() {
+        let mut c = Collector::new(3).unwrap();
+        std::thread::sleep(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL);
+        let s = c.sample(1);
+        assert_eq!(s.seq, 1);
+        assert!(s.ts > 1_600_000_000_000);
+        assert!(s.mem_total_bytes > 0 && s.mem_used_bytes <= s.mem_total_bytes);
+        assert!((0.0..=100.0).contains(&s.cpu_pct));
+        assert!(!s.cpus.is_empty());
+        assert!(s.procs > 0);
+        assert!(!s.top.is_empty() && s.top.len() <= 6);
+        assert!(c.hello(1000).cores > 0);
+    }
+}
