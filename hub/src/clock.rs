@@ -18,7 +18,9 @@ impl Clock {
 
     /// A clock that only moves when told to, starting at `start_ms`.
     pub fn manual(start_ms: i64) -> Self {
-        Self { manual: Some(Arc::new(AtomicI64::new(start_ms))) }
+        Self {
+            manual: Some(Arc::new(AtomicI64::new(start_ms))),
+        }
     }
 
     /// Epoch milliseconds.

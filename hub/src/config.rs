@@ -37,7 +37,11 @@ pub enum LogFormat {
 
 /// Command line of `lunasentri-hub`.
 #[derive(Debug, Parser, Default)]
-#[command(name = "lunasentri-hub", version, about = "LunaSentri hub: ingest, storage, live dashboards")]
+#[command(
+    name = "lunasentri-hub",
+    version,
+    about = "LunaSentri hub: ingest, storage, live dashboards"
+)]
 pub struct Cli {
     /// YAML configuration file.
     #[arg(long, env = "LUNASENTRI_CONFIG")]
@@ -78,6 +82,9 @@ pub struct Cli {
     /// Report this host's own metrics as a machine owned by the first admin.
     #[arg(long, env = "LUNASENTRI_LOCAL_HOST_METRICS", num_args = 0..=1, default_missing_value = "true")]
     pub local_host_metrics: Option<bool>,
+    /// Print the OpenAPI document and exit.
+    #[arg(long)]
+    pub print_openapi: bool,
 }
 
 /// Rate limits and queue bounds.
@@ -96,7 +103,12 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { login_per_minute_ip: 30, login_per_minute_account: 10, agent_frames_per_second: 20, browser_queue: 512 }
+        Self {
+            login_per_minute_ip: 30,
+            login_per_minute_account: 10,
+            agent_frames_per_second: 20,
+            browser_queue: 512,
+        }
     }
 }
 
@@ -114,7 +126,11 @@ pub struct WriterConfig {
 
 impl Default for WriterConfig {
     fn default() -> Self {
-        Self { flush_ms: 250, batch_rows: 5000, queue: 200_000 }
+        Self {
+            flush_ms: 250,
+            batch_rows: 5000,
+            queue: 200_000,
+        }
     }
 }
 
@@ -189,7 +205,10 @@ impl Default for Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("config file {path}: {message}")]
     Parse { path: String, message: String },
     #[error("{key}: {message}")]
@@ -197,7 +216,10 @@ pub enum ConfigError {
 }
 
 fn value(key: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError::Value { key, message: message.into() }
+    ConfigError::Value {
+        key,
+        message: message.into(),
+    }
 }
 
 /// Parses `250ms`, `30s`, `5m`, `12h`, `7d`.
@@ -205,21 +227,30 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: u64 = num.parse().map_err(|_| format!("{s:?} is not a duration like 30s, 5m, 12h or 7d"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 30s, 5m, 12h or 7d"))?;
     let ms = match unit {
         "ms" => n,
         "s" | "" => n * 1000,
         "m" => n * 60_000,
         "h" => n * 3_600_000,
         "d" => n * 86_400_000,
-        _ => return Err(format!("{s:?} has an unknown unit {unit:?}: use ms, s, m, h or d")),
+        _ => {
+            return Err(format!(
+                "{s:?} has an unknown unit {unit:?}: use ms, s, m, h or d"
+            ));
+        }
     };
     Ok(Duration::from_millis(ms))
 }
 
 impl Config {
     /// Resolves flags and environment (already merged by clap) over the file over defaults.
-    pub fn resolve(cli: Cli, env_admin: (Option<String>, Option<String>)) -> Result<Self, ConfigError> {
+    pub fn resolve(
+        cli: Cli,
+        env_admin: (Option<String>, Option<String>),
+    ) -> Result<Self, ConfigError> {
         let file = match &cli.config {
             Some(path) => read_file(path)?,
             None => FileConfig::default(),
@@ -227,13 +258,23 @@ impl Config {
         let d = Config::default();
         let bind_s = cli.bind.or(file.bind);
         let bind = match bind_s {
-            Some(b) => b.parse().map_err(|_| value("bind", format!("{b:?} is not an address like 127.0.0.1:8080")))?,
+            Some(b) => b.parse().map_err(|_| {
+                value(
+                    "bind",
+                    format!("{b:?} is not an address like 127.0.0.1:8080"),
+                )
+            })?,
             None => d.bind,
         };
         let tls = match (cli.tls_cert.or(file.tls_cert), cli.tls_key.or(file.tls_key)) {
             (Some(c), Some(k)) => Some((c, k)),
             (None, None) => None,
-            _ => return Err(value("tls_cert", "tls_cert and tls_key must be given together")),
+            _ => {
+                return Err(value(
+                    "tls_cert",
+                    "tls_cert and tls_key must be given together",
+                ));
+            }
         };
         let session_ttl = match cli.session_ttl.or(file.session_ttl) {
             Some(s) => parse_duration(&s).map_err(|m| value("session_ttl", m))?,
@@ -243,28 +284,46 @@ impl Config {
             Some(s) => parse_duration(&s).map_err(|m| value("offline_after_min", m))?,
             None => d.offline_after_min,
         };
-        let public_url = cli.public_url.or(file.public_url).map(|u| u.trim_end_matches('/').to_owned());
+        let public_url = cli
+            .public_url
+            .or(file.public_url)
+            .map(|u| u.trim_end_matches('/').to_owned());
         if let Some(u) = &public_url
             && !(u.starts_with("http://") || u.starts_with("https://"))
         {
-            return Err(value("public_url", format!("{u:?} must start with http:// or https://")));
+            return Err(value(
+                "public_url",
+                format!("{u:?} must start with http:// or https://"),
+            ));
         }
-        let db_pool_size = cli.db_pool_size.or(file.db_pool_size).unwrap_or(d.db_pool_size);
+        let db_pool_size = cli
+            .db_pool_size
+            .or(file.db_pool_size)
+            .unwrap_or(d.db_pool_size);
         if db_pool_size == 0 || db_pool_size > 256 {
             return Err(value("db_pool_size", "must be between 1 and 256"));
         }
         let limits = file.limits.unwrap_or_default();
         if limits.browser_queue == 0 || limits.agent_frames_per_second == 0 {
-            return Err(value("limits", "browser_queue and agent_frames_per_second must be positive"));
+            return Err(value(
+                "limits",
+                "browser_queue and agent_frames_per_second must be positive",
+            ));
         }
         let writer = file.writer.unwrap_or_default();
         if writer.flush_ms == 0 || writer.batch_rows == 0 || writer.queue == 0 {
-            return Err(value("writer", "flush_ms, batch_rows and queue must be positive"));
+            return Err(value(
+                "writer",
+                "flush_ms, batch_rows and queue must be positive",
+            ));
         }
         let ui_dir = cli.ui_dir.or(file.ui_dir);
         Ok(Self {
             bind,
-            database_url: cli.database_url.or(file.database_url).unwrap_or(d.database_url),
+            database_url: cli
+                .database_url
+                .or(file.database_url)
+                .unwrap_or(d.database_url),
             db_pool_size,
             nats_url: cli.nats_url.or(file.nats_url),
             log_format: cli.log_format.or(file.log_format).unwrap_or_default(),
@@ -273,7 +332,10 @@ impl Config {
             public_url,
             ui_dir,
             session_ttl,
-            local_host_metrics: cli.local_host_metrics.or(file.local_host_metrics).unwrap_or(false),
+            local_host_metrics: cli
+                .local_host_metrics
+                .or(file.local_host_metrics)
+                .unwrap_or(false),
             offline_after_min,
             limits,
             writer,
@@ -292,10 +354,14 @@ impl Config {
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
-    serde_saphyr::from_str(&text)
-        .map_err(|e| ConfigError::Parse { path: path.display().to_string(), message: e.to_string() })
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    serde_saphyr::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -312,8 +378,15 @@ mod tests {
     #[test]
     fn durations() {
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(7 * 86_400));
-        assert!(parse_duration("5 parsecs").unwrap_err().contains("5 parsecs"));
+        assert_eq!(
+            parse_duration("7d").unwrap(),
+            Duration::from_secs(7 * 86_400)
+        );
+        assert!(
+            parse_duration("5 parsecs")
+                .unwrap_err()
+                .contains("5 parsecs")
+        );
         assert!(parse_duration("").is_err());
     }
 
@@ -321,7 +394,11 @@ mod tests {
     #[test]
     fn precedence() {
         let f = write("bind: 0.0.0.0:9000\ndatabase_url: sqlite://file.db\n");
-        let cli = Cli { config: Some(f.path().into()), bind: Some("127.0.0.1:7000".into()), ..Cli::default() };
+        let cli = Cli {
+            config: Some(f.path().into()),
+            bind: Some("127.0.0.1:7000".into()),
+            ..Cli::default()
+        };
         let c = Config::resolve(cli, (None, None)).unwrap();
         assert_eq!(c.bind.port(), 7000);
         assert_eq!(c.database_url, "sqlite://file.db");
@@ -332,21 +409,41 @@ mod tests {
     #[test]
     fn bad_file() {
         let f = write("bnid: 1\n");
-        let err = Config::resolve(Cli { config: Some(f.path().into()), ..Cli::default() }, (None, None))
-            .unwrap_err()
-            .to_string();
+        let err = Config::resolve(
+            Cli {
+                config: Some(f.path().into()),
+                ..Cli::default()
+            },
+            (None, None),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("bnid"), "{err}");
         let f = write("session_ttl: forever\n");
-        let err = Config::resolve(Cli { config: Some(f.path().into()), ..Cli::default() }, (None, None))
-            .unwrap_err()
-            .to_string();
+        let err = Config::resolve(
+            Cli {
+                config: Some(f.path().into()),
+                ..Cli::default()
+            },
+            (None, None),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("session_ttl"), "{err}");
     }
 
     /// A half TLS configuration is refused.
     #[test]
     fn tls_pair() {
-        let cli = Cli { tls_cert: Some("c.pem".into()), ..Cli::default() };
-        assert!(Config::resolve(cli, (None, None)).unwrap_err().to_string().contains("tls_key"));
+        let cli = Cli {
+            tls_cert: Some("c.pem".into()),
+            ..Cli::default()
+        };
+        assert!(
+            Config::resolve(cli, (None, None))
+                .unwrap_err()
+                .to_string()
+                .contains("tls_key")
+        );
     }
 }

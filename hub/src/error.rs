@@ -75,7 +75,12 @@ impl ResponseError for ApiError {
         if let Self::RateLimited(secs) = self {
             res.insert_header(("Retry-After", secs.to_string()));
         }
-        res.json(ErrorBody { error: ErrorDetail { code: self.code().into(), message: self.to_string() } })
+        res.json(ErrorBody {
+            error: ErrorDetail {
+                code: self.code().into(),
+                message: self.to_string(),
+            },
+        })
     }
 }
 

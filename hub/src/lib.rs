@@ -59,7 +59,10 @@ pub struct Hooks {
 
 impl Default for Hooks {
     fn default() -> Self {
-        Self { clock: Clock::system(), status_tick: STATUS_TICK }
+        Self {
+            clock: Clock::system(),
+            status_tick: STATUS_TICK,
+        }
     }
 }
 
@@ -95,11 +98,16 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
     tracing::info!(backend = ?backend, "database ready");
     let known = {
         let mut conn = pool.get().context("database connection")?;
-        db::bootstrap::ensure_admin(&mut conn, config.admin_email.as_deref(), config.admin_password.as_deref())?;
+        db::bootstrap::ensure_admin(
+            &mut conn,
+            config.admin_email.as_deref(),
+            config.admin_password.as_deref(),
+        )?;
         db::bootstrap::known_machines(&mut conn)?
     };
     let metrics = Arc::new(HubMetrics::default());
-    let (writer, writer_thread) = Writer::start(pool.clone(), config.writer.clone(), metrics.clone());
+    let (writer, writer_thread) =
+        Writer::start(pool.clone(), config.writer.clone(), metrics.clone());
     let settings = MachineSettings {
         clock: hooks.clock.clone(),
         offline_after_min: config.offline_after_min,
@@ -108,7 +116,14 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
     let spawn = {
         let (writer, metrics, settings) = (writer.clone(), metrics.clone(), settings.clone());
         Box::new(move |machine_id: i64, _owner: i64, registry| {
-            let actor = MachineActor::new(machine_id, registry, writer.clone(), metrics.clone(), settings.clone(), None);
+            let actor = MachineActor::new(
+                machine_id,
+                registry,
+                writer.clone(),
+                metrics.clone(),
+                settings.clone(),
+                None,
+            );
             let conn_id = actor.conn_id();
             (conn_id, actor.start())
         })
@@ -128,12 +143,19 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
     let limits = &config.limits;
     let state = web::Data::new(AppState {
         pool,
-        login_limiter: LoginLimiter::new(limits.login_per_minute_ip, limits.login_per_minute_account),
+        login_limiter: LoginLimiter::new(
+            limits.login_per_minute_ip,
+            limits.login_per_minute_account,
+        ),
         live,
         metrics,
         config: Arc::new(config.clone()),
     });
-    let tls = config.tls.as_ref().map(|(c, k)| tls::server_config(c, k)).transpose()?;
+    let tls = config
+        .tls
+        .as_ref()
+        .map(|(c, k)| tls::server_config(c, k))
+        .transpose()?;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -149,14 +171,23 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
     };
     let addr = server.addrs().first().copied();
     if let Some(addr) = addr {
-        let scheme = if config.tls.is_some() { "https" } else { "http" };
+        let scheme = if config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         tracing::info!("listening on {scheme}://{addr}");
     }
-    Ok(Hub { server: server.run(), writer, writer_thread })
+    Ok(Hub {
+        server: server.run(),
+        writer,
+        writer_thread,
+    })
 }
 
 /// Binds `config.bind` and serves until SIGINT/SIGTERM.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(config.bind).with_context(|| format!("bind: cannot listen on {}", config.bind))?;
+    let listener = TcpListener::bind(config.bind)
+        .with_context(|| format!("bind: cannot listen on {}", config.bind))?;
     build(listener, config, Hooks::default())?.run().await
 }

@@ -5,7 +5,14 @@ use lunasentri_hub::config::{Cli, Config};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let admin = (std::env::var("LUNASENTRI_ADMIN_EMAIL").ok(), std::env::var("LUNASENTRI_ADMIN_PASSWORD").ok());
+    if cli.print_openapi {
+        println!("{}", lunasentri_hub::http::openapi::json());
+        return std::process::ExitCode::SUCCESS;
+    }
+    let admin = (
+        std::env::var("LUNASENTRI_ADMIN_EMAIL").ok(),
+        std::env::var("LUNASENTRI_ADMIN_PASSWORD").ok(),
+    );
     let config = match Config::resolve(cli, admin) {
         Ok(c) => c,
         Err(e) => {

@@ -50,7 +50,10 @@ impl RangeParams {
         }
         let points = self.points.unwrap_or(DEFAULT_POINTS);
         if !(1..=MAX_POINTS).contains(&points) {
-            return Err(ApiError::field("points", format!("must be between 1 and {MAX_POINTS}")));
+            return Err(ApiError::field(
+                "points",
+                format!("must be between 1 and {MAX_POINTS}"),
+            ));
         }
         let metrics = match self.metrics.as_deref() {
             None | Some("") => SCALAR_NAMES.to_vec(),
@@ -67,7 +70,12 @@ impl RangeParams {
         };
         // At least one second per bucket: raw samples are at most 1 Hz.
         let step_ms = ((to - from + points - 1) / points).max(1000);
-        Ok(Range { from, to, step_ms, metrics })
+        Ok(Range {
+            from,
+            to,
+            step_ms,
+            metrics,
+        })
     }
 }
 
@@ -87,7 +95,12 @@ pub fn bucket(machine_id: i64, r: &Range, rows: &[MetricRow]) -> MetricSeries {
         .iter()
         .map(|m| SCALAR_NAMES.iter().position(|n| n == m).unwrap_or(0))
         .collect();
-    let empty = Acc { sum: 0.0, min: f64::INFINITY, max: f64::NEG_INFINITY, n: 0 };
+    let empty = Acc {
+        sum: 0.0,
+        min: f64::INFINITY,
+        max: f64::NEG_INFINITY,
+        n: 0,
+    };
     let mut acc = vec![vec![empty; n]; idx.len()];
     for row in rows {
         let b = ((row.ts - r.from) / r.step_ms) as usize;
@@ -120,7 +133,15 @@ pub fn bucket(machine_id: i64, r: &Range, rows: &[MetricRow]) -> MetricSeries {
             ((*name).to_owned(), band)
         })
         .collect();
-    MetricSeries { machine_id, from: r.from, to: r.to, step_ms: r.step_ms, tier: "raw".into(), ts, series }
+    MetricSeries {
+        machine_id,
+        from: r.from,
+        to: r.to,
+        step_ms: r.step_ms,
+        tier: "raw".into(),
+        ts,
+        series,
+    }
 }
 
 #[cfg(test)]
@@ -129,15 +150,28 @@ mod tests {
     use lunasentri_schema::Sample;
 
     fn row(ts: i64, cpu: f64) -> MetricRow {
-        MetricRow::from_sample(1, &Sample { seq: ts as u64, ts, cpu_pct: cpu, ..Sample::default() })
+        MetricRow::from_sample(
+            1,
+            &Sample {
+                seq: ts as u64,
+                ts,
+                cpu_pct: cpu,
+                ..Sample::default()
+            },
+        )
     }
 
     /// Buckets hold avg/min/max of their rows; empty buckets are gaps.
     #[test]
     fn buckets_avg_min_max() {
-        let r = RangeParams { from: Some(0), to: Some(4000), points: Some(2), metrics: Some("cpu_pct".into()) }
-            .resolve(0)
-            .unwrap();
+        let r = RangeParams {
+            from: Some(0),
+            to: Some(4000),
+            points: Some(2),
+            metrics: Some("cpu_pct".into()),
+        }
+        .resolve(0)
+        .unwrap();
         assert_eq!(r.step_ms, 2000);
         let s = bucket(1, &r, &[row(0, 10.0), row(1000, 30.0)]);
         let cpu = &s.series["cpu_pct"];
@@ -151,10 +185,36 @@ mod tests {
     #[test]
     fn params() {
         let bad = |p: RangeParams| p.resolve(10_000).unwrap_err().to_string();
-        assert!(bad(RangeParams { from: Some(5), to: Some(5), ..Default::default() }).contains("from"));
-        assert!(bad(RangeParams { points: Some(0), ..Default::default() }).contains("points"));
-        assert!(bad(RangeParams { metrics: Some("gpu".into()), ..Default::default() }).contains("gpu"));
-        let r = RangeParams { from: Some(0), to: Some(86_400_000), points: Some(7), metrics: None }.resolve(0).unwrap();
+        assert!(
+            bad(RangeParams {
+                from: Some(5),
+                to: Some(5),
+                ..Default::default()
+            })
+            .contains("from")
+        );
+        assert!(
+            bad(RangeParams {
+                points: Some(0),
+                ..Default::default()
+            })
+            .contains("points")
+        );
+        assert!(
+            bad(RangeParams {
+                metrics: Some("gpu".into()),
+                ..Default::default()
+            })
+            .contains("gpu")
+        );
+        let r = RangeParams {
+            from: Some(0),
+            to: Some(86_400_000),
+            points: Some(7),
+            metrics: None,
+        }
+        .resolve(0)
+        .unwrap();
         assert!((r.to - r.from) / r.step_ms <= 7);
     }
 }

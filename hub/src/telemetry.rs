@@ -55,16 +55,56 @@ impl Default for HubMetrics {
             fanout_latency_seconds: Histogram::new(exponential_buckets(0.00005, 2.0, 16)),
             registry: Registry::default(),
         };
-        registry.register("agents_connected", "Agent WebSocket connections", m.agents_connected.clone());
-        registry.register("browser_sessions", "Live dashboard sockets", m.browser_sessions.clone());
-        registry.register("samples_received", "Samples accepted from agents", m.samples_received.clone());
-        registry.register("samples_persisted", "Samples newly committed to storage", m.samples_persisted.clone());
-        registry.register("samples_duplicate", "Replayed samples already stored", m.samples_duplicate.clone());
-        registry.register("samples_rejected", "Samples or frames refused, by reason", m.samples_rejected.clone());
-        registry.register("frames_dropped", "Live frames dropped for slow browsers", m.frames_dropped.clone());
-        registry.register("writer_queue_depth", "Write jobs waiting for the writer", m.writer_queue_depth.clone());
-        registry.register("writer_flush_seconds", "Duration of one writer flush", m.writer_flush_seconds.clone());
-        registry.register("writer_flush_errors", "Writer flushes that failed", m.writer_flush_errors.clone());
+        registry.register(
+            "agents_connected",
+            "Agent WebSocket connections",
+            m.agents_connected.clone(),
+        );
+        registry.register(
+            "browser_sessions",
+            "Live dashboard sockets",
+            m.browser_sessions.clone(),
+        );
+        registry.register(
+            "samples_received",
+            "Samples accepted from agents",
+            m.samples_received.clone(),
+        );
+        registry.register(
+            "samples_persisted",
+            "Samples newly committed to storage",
+            m.samples_persisted.clone(),
+        );
+        registry.register(
+            "samples_duplicate",
+            "Replayed samples already stored",
+            m.samples_duplicate.clone(),
+        );
+        registry.register(
+            "samples_rejected",
+            "Samples or frames refused, by reason",
+            m.samples_rejected.clone(),
+        );
+        registry.register(
+            "frames_dropped",
+            "Live frames dropped for slow browsers",
+            m.frames_dropped.clone(),
+        );
+        registry.register(
+            "writer_queue_depth",
+            "Write jobs waiting for the writer",
+            m.writer_queue_depth.clone(),
+        );
+        registry.register(
+            "writer_flush_seconds",
+            "Duration of one writer flush",
+            m.writer_flush_seconds.clone(),
+        );
+        registry.register(
+            "writer_flush_errors",
+            "Writer flushes that failed",
+            m.writer_flush_errors.clone(),
+        );
         registry.register(
             "fanout_latency_seconds",
             "Time from a sample's arrival to its hand-off to each browser session",
@@ -85,7 +125,9 @@ impl HubMetrics {
     }
 
     pub fn reject(&self, reason: &'static str) {
-        self.samples_rejected.get_or_create(&ReasonLabel { reason }).inc();
+        self.samples_rejected
+            .get_or_create(&ReasonLabel { reason })
+            .inc();
     }
 }
 
@@ -93,7 +135,11 @@ impl HubMetrics {
 pub fn init_tracing(format: LogFormat, filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),

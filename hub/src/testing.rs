@@ -30,7 +30,11 @@ impl TestDb {
     pub fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("hub.db").display());
-        Self { url, _dir: Some(dir), pg_name: None }
+        Self {
+            url,
+            _dir: Some(dir),
+            pg_name: None,
+        }
     }
 
     /// A fresh PostgreSQL database, or `None` (with a loud message) when the server is
@@ -39,7 +43,9 @@ impl TestDb {
         let mut admin = match diesel::PgConnection::establish(PG_ADMIN_URL) {
             Ok(c) => c,
             Err(e) => {
-                let msg = format!("PostgreSQL at {PG_ADMIN_URL} is not reachable ({e}); PostgreSQL tests SKIPPED");
+                let msg = format!(
+                    "PostgreSQL at {PG_ADMIN_URL} is not reachable ({e}); PostgreSQL tests SKIPPED"
+                );
                 if std::env::var_os("CI").is_some() {
                     panic!("{msg} (CI requires PostgreSQL)");
                 }
@@ -50,7 +56,9 @@ impl TestDb {
         let mut bytes = [0u8; 6];
         rand::fill(&mut bytes);
         let name = format!("lunasentri_test_{}", hex::encode(bytes));
-        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create test database");
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .expect("create test database");
         Some(Self {
             url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
             _dir: None,
@@ -64,7 +72,8 @@ impl Drop for TestDb {
         if let Some(name) = &self.pg_name
             && let Ok(mut admin) = diesel::PgConnection::establish(PG_ADMIN_URL)
         {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin);
         }
     }
 }
@@ -121,7 +130,10 @@ impl TestHub {
     fn shutdown(&mut self) {
         let handle = self.handle.clone();
         let stopper = std::thread::spawn(move || {
-            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
                 rt.block_on(handle.stop(true));
             }
         });
@@ -165,7 +177,10 @@ impl TestHubBuilder {
         };
         config.writer.flush_ms = 20;
         (self.tweak)(&mut config);
-        let hooks = Hooks { clock: self.clock.clone(), status_tick: self.status_tick };
+        let hooks = Hooks {
+            clock: self.clock.clone(),
+            status_tick: self.status_tick,
+        };
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
@@ -186,6 +201,32 @@ impl TestHubBuilder {
             Ok(h) => h,
             Err(e) => panic!("test hub failed to start: {e}"),
         };
-        TestHub { addr, base: format!("http://{addr}"), clock: self.clock, handle, thread: Some(thread) }
+        TestHub {
+            addr,
+            base: format!("http://{addr}"),
+            clock: self.clock,
+            handle,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl TestDb {
+    /// Raw samples stored for a machine, read straight from the database.
+    pub fn count_metrics(&self, machine_id: i64) -> i64 {
+        let (pool, _) = crate::db::connect(&self.url, 1).expect("open test database");
+        let mut conn = pool.get().expect("connection");
+        crate::db::metrics::count(&mut conn, machine_id).expect("count")
+    }
+}
+
+impl TestDb {
+    /// A database that already exists (not removed on drop).
+    pub fn existing(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            _dir: None,
+            pg_name: None,
+        }
     }
 }

@@ -12,7 +12,12 @@ pub fn server_config(cert: &Path, key: &Path) -> anyhow::Result<rustls::ServerCo
         File::open(cert).with_context(|| format!("tls_cert: cannot open {}", cert.display()))?,
     ))
     .collect::<Result<Vec<_>, _>>()
-    .with_context(|| format!("tls_cert: {} is not a PEM certificate chain", cert.display()))?;
+    .with_context(|| {
+        format!(
+            "tls_cert: {} is not a PEM certificate chain",
+            cert.display()
+        )
+    })?;
     if certs.is_empty() {
         anyhow::bail!("tls_cert: {} holds no certificate", cert.display());
     }

@@ -45,7 +45,10 @@ pub fn sample(s: &Sample, now_ms: i64) -> Result<(), String> {
         ));
     }
     if s.ts < now_ms - MAX_SAMPLE_AGE_MS {
-        return Err(format!("ts: {} is older than 7 days and would never be queried", s.ts));
+        return Err(format!(
+            "ts: {} is older than 7 days and would never be queried",
+            s.ts
+        ));
     }
     pct("cpu_pct", s.cpu_pct)?;
     pct("mem_used_pct", s.mem_used_pct)?;
@@ -91,7 +94,10 @@ pub fn sample(s: &Sample, now_ms: i64) -> Result<(), String> {
     for (i, t) in s.temps.iter().enumerate() {
         label(&format!("temps[{i}].label"), &t.label)?;
         if !t.celsius.is_finite() || !(-273.15..=1000.0).contains(&t.celsius) {
-            return Err(format!("temps[{i}].celsius: {} is not a plausible temperature", t.celsius));
+            return Err(format!(
+                "temps[{i}].celsius: {} is not a plausible temperature",
+                t.celsius
+            ));
         }
     }
     list("top", &s.top)?;
@@ -109,7 +115,12 @@ mod tests {
     const NOW: i64 = 1_800_000_000_000;
 
     fn ok() -> Sample {
-        Sample { seq: 1, ts: NOW, cpu_pct: 10.0, ..Sample::default() }
+        Sample {
+            seq: 1,
+            ts: NOW,
+            cpu_pct: 10.0,
+            ..Sample::default()
+        }
     }
 
     /// A plain sample passes.
@@ -122,15 +133,70 @@ mod tests {
     #[test]
     fn names_the_field() {
         let cases: Vec<(Sample, &str)> = vec![
-            (Sample { cpu_pct: -1.0, ..ok() }, "cpu_pct"),
-            (Sample { mem_used_pct: 250.0, ..ok() }, "mem_used_pct"),
-            (Sample { cpu_pct: f64::NAN, ..ok() }, "cpu_pct"),
-            (Sample { load1: f64::INFINITY, ..ok() }, "load1"),
-            (Sample { net_rx_bps: -5.0, ..ok() }, "net_rx_bps"),
-            (Sample { ts: NOW + 6 * 60_000, ..ok() }, "ts"),
-            (Sample { ts: NOW - 8 * 86_400_000, ..ok() }, "ts"),
-            (Sample { cpus: vec![10.0, 101.0], ..ok() }, "cpus[1]"),
-            (Sample { mem_used_bytes: 2, mem_total_bytes: 1, ..ok() }, "mem_used_bytes"),
+            (
+                Sample {
+                    cpu_pct: -1.0,
+                    ..ok()
+                },
+                "cpu_pct",
+            ),
+            (
+                Sample {
+                    mem_used_pct: 250.0,
+                    ..ok()
+                },
+                "mem_used_pct",
+            ),
+            (
+                Sample {
+                    cpu_pct: f64::NAN,
+                    ..ok()
+                },
+                "cpu_pct",
+            ),
+            (
+                Sample {
+                    load1: f64::INFINITY,
+                    ..ok()
+                },
+                "load1",
+            ),
+            (
+                Sample {
+                    net_rx_bps: -5.0,
+                    ..ok()
+                },
+                "net_rx_bps",
+            ),
+            (
+                Sample {
+                    ts: NOW + 6 * 60_000,
+                    ..ok()
+                },
+                "ts",
+            ),
+            (
+                Sample {
+                    ts: NOW - 8 * 86_400_000,
+                    ..ok()
+                },
+                "ts",
+            ),
+            (
+                Sample {
+                    cpus: vec![10.0, 101.0],
+                    ..ok()
+                },
+                "cpus[1]",
+            ),
+            (
+                Sample {
+                    mem_used_bytes: 2,
+                    mem_total_bytes: 1,
+                    ..ok()
+                },
+                "mem_used_bytes",
+            ),
         ];
         for (s, field) in cases {
             let err = sample(&s, NOW).unwrap_err();

@@ -65,9 +65,23 @@ mod tests {
     #[test]
     fn agent_frames_round_trip() {
         let frames = [
-            AgentFrame::Hello(Hello { hostname: "web-1".into(), cores: 4, ..Hello::default() }),
-            AgentFrame::Sample(Sample { seq: 7, ts: 1_000, cpu_pct: 12.5, ..Sample::default() }),
-            AgentFrame::Batch { samples: vec![Sample { seq: 1, ..Sample::default() }] },
+            AgentFrame::Hello(Hello {
+                hostname: "web-1".into(),
+                cores: 4,
+                ..Hello::default()
+            }),
+            AgentFrame::Sample(Sample {
+                seq: 7,
+                ts: 1_000,
+                cpu_pct: 12.5,
+                ..Sample::default()
+            }),
+            AgentFrame::Batch {
+                samples: vec![Sample {
+                    seq: 1,
+                    ..Sample::default()
+                }],
+            },
         ];
         for frame in frames {
             let text = serde_json::to_string(&frame).unwrap();

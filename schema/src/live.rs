@@ -74,7 +74,11 @@ pub enum LiveFrame {
     /// A new sample of a watched machine.
     Sample { machine_id: i64, sample: Sample },
     /// A watched machine changed status.
-    Status { machine_id: i64, status: MachineStatus, last_seen: Option<i64> },
+    Status {
+        machine_id: i64,
+        status: MachineStatus,
+        last_seen: Option<i64>,
+    },
     /// The session's outbound queue overflowed: this many frames were dropped, oldest first.
     Lagged { dropped: u64 },
     /// A request failed. `not_found` answers a machine that does not exist or is not yours.
@@ -98,7 +102,12 @@ mod tests {
         assert_eq!(all, LiveClientFrame::Subscribe { machine_ids: None });
         let some: LiveClientFrame =
             serde_json::from_str(r#"{"type":"subscribe","machine_ids":[1,2]}"#).unwrap();
-        assert_eq!(some, LiveClientFrame::Subscribe { machine_ids: Some(vec![1, 2]) });
+        assert_eq!(
+            some,
+            LiveClientFrame::Subscribe {
+                machine_ids: Some(vec![1, 2])
+            }
+        );
         assert!(serde_json::from_str::<LiveClientFrame>(r#"{"type":"subscribe","x":1}"#).is_err());
     }
 
@@ -106,10 +115,21 @@ mod tests {
     #[test]
     fn live_frames_round_trip() {
         let frames = [
-            LiveFrame::Sample { machine_id: 1, sample: Sample::default() },
-            LiveFrame::Status { machine_id: 1, status: MachineStatus::Offline, last_seen: Some(5) },
+            LiveFrame::Sample {
+                machine_id: 1,
+                sample: Sample::default(),
+            },
+            LiveFrame::Status {
+                machine_id: 1,
+                status: MachineStatus::Offline,
+                last_seen: Some(5),
+            },
             LiveFrame::Lagged { dropped: 3 },
-            LiveFrame::Error { code: "not_found".into(), machine_id: Some(9), message: String::new() },
+            LiveFrame::Error {
+                code: "not_found".into(),
+                machine_id: Some(9),
+                message: String::new(),
+            },
         ];
         for f in frames {
             let text = serde_json::to_string(&f).unwrap();

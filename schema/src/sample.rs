@@ -196,7 +196,11 @@ mod tests {
     /// `scalars` and `SCALAR_NAMES` list the same names in the same order.
     #[test]
     fn scalar_names_match() {
-        let names: Vec<_> = Sample::default().scalars().iter().map(|(n, _)| *n).collect();
+        let names: Vec<_> = Sample::default()
+            .scalars()
+            .iter()
+            .map(|(n, _)| *n)
+            .collect();
         assert_eq!(names, SCALAR_NAMES);
     }
 }

@@ -11,10 +11,12 @@ use actix::prelude::*;
 use actix_ws::{AggregatedMessage, ProtocolError};
 use bytestring::ByteString;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use lunasentri_schema::protocol::{MAX_BATCH_SAMPLES, MAX_FRAME_BYTES, close};
+use lunasentri_schema::protocol::{MAX_BATCH_BYTES, MAX_BATCH_SAMPLES, MAX_FRAME_BYTES, close};
 use lunasentri_schema::{AgentFrame, HubFrame, Sample};
 
-use super::machine::{AgentGone, CloseAgent, HelloReceived, MachineActor, MachineSettings, SamplesReceived};
+use super::machine::{
+    AgentGone, CloseAgent, HelloReceived, MachineActor, MachineSettings, SamplesReceived,
+};
 use super::outbox::Outbox;
 use super::subscription_registry::SubscriptionRegistry;
 use super::writer::{Committed, Done, Writer};
@@ -70,7 +72,9 @@ impl AgentSession {
 
     fn send(&self, frame: &HubFrame) {
         if let Some(out) = &self.out {
-            out.push(ByteString::from(serde_json::to_string(frame).unwrap_or_default()));
+            out.push(ByteString::from(
+                serde_json::to_string(frame).unwrap_or_default(),
+            ));
         }
     }
 
@@ -80,7 +84,10 @@ impl AgentSession {
             return;
         }
         tracing::warn!(machine_id = self.machine_id, code = err, %message, "agent frame refused");
-        self.send(&HubFrame::Error { code: err.into(), message: message.clone() });
+        self.send(&HubFrame::Error {
+            code: err.into(),
+            message: message.clone(),
+        });
         self.close(ctx, code, &message);
     }
 
@@ -97,7 +104,12 @@ impl AgentSession {
         for s in &samples {
             if let Err(msg) = validate::sample(s, now) {
                 self.deps.metrics.reject("invalid_sample");
-                return self.fail(ctx, close::BAD_FRAME, "invalid_sample", format!("seq {}: {msg}", s.seq));
+                return self.fail(
+                    ctx,
+                    close::BAD_FRAME,
+                    "invalid_sample",
+                    format!("seq {}: {msg}", s.seq),
+                );
             }
         }
         let Some(machine) = &self.machine else { return };
@@ -111,20 +123,31 @@ impl AgentSession {
     fn on_text(&mut self, ctx: &mut Context<Self>, text: ByteString) {
         if self.limiter.check().is_err() {
             self.deps.metrics.reject("rate_limited");
-            let msg = format!("more than {} frames per second", self.deps.frames_per_second);
+            let msg = format!(
+                "more than {} frames per second",
+                self.deps.frames_per_second
+            );
             return self.fail(ctx, close::RATE_LIMITED, "rate_limited", msg);
         }
         let frame = match serde_json::from_str::<AgentFrame>(&text) {
             Ok(f) => f,
             Err(e) => {
                 self.deps.metrics.reject("malformed");
-                return self.fail(ctx, close::BAD_FRAME, "malformed_frame", format!("not a valid frame: {e}"));
+                return self.fail(
+                    ctx,
+                    close::BAD_FRAME,
+                    "malformed_frame",
+                    format!("not a valid frame: {e}"),
+                );
             }
         };
         let is_batch = matches!(frame, AgentFrame::Batch { .. });
         if text.len() > MAX_FRAME_BYTES && !is_batch {
             self.deps.metrics.reject("too_large");
-            let msg = format!("frame of {} bytes exceeds {MAX_FRAME_BYTES} (only batch frames may be larger)", text.len());
+            let msg = format!(
+                "frame of {} bytes exceeds {MAX_FRAME_BYTES} (only batch frames may be larger)",
+                text.len()
+            );
             return self.fail(ctx, close::BAD_FRAME, "frame_too_large", msg);
         }
         match frame {
@@ -137,7 +160,10 @@ impl AgentSession {
             AgentFrame::Batch { samples } => {
                 if samples.len() > MAX_BATCH_SAMPLES {
                     self.deps.metrics.reject("too_large");
-                    let msg = format!("batch of {} samples exceeds {MAX_BATCH_SAMPLES}", samples.len());
+                    let msg = format!(
+                        "batch of {} samples exceeds {MAX_BATCH_SAMPLES}",
+                        samples.len()
+                    );
                     return self.fail(ctx, close::BAD_FRAME, "batch_too_large", msg);
                 }
                 if !samples.is_empty() {
@@ -152,7 +178,6 @@ impl Actor for AgentSession {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.set_mailbox_capacity(usize::MAX);
         self.deps.metrics.agents_connected.inc();
         self.out = Some(Outbox::start(self.ws.clone(), OUTBOX, None));
         let machine = MachineActor::new(
@@ -199,7 +224,12 @@ impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for AgentSession {
             Ok(AggregatedMessage::Text(text)) => self.on_text(ctx, text),
             Ok(AggregatedMessage::Binary(_)) => {
                 self.deps.metrics.reject("binary");
-                self.fail(ctx, close::BAD_FRAME, "binary_frame", "binary frames are not supported: send JSON text".into());
+                self.fail(
+                    ctx,
+                    close::BAD_FRAME,
+                    "binary_frame",
+                    "binary frames are not supported: send JSON text".into(),
+                );
             }
             Ok(AggregatedMessage::Ping(p)) => {
                 let mut ws = self.ws.clone();
@@ -209,6 +239,12 @@ impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for AgentSession {
             }
             Ok(AggregatedMessage::Pong(_)) => {}
             Ok(AggregatedMessage::Close(_)) => ctx.stop(),
+            Err(ProtocolError::Overflow) => {
+                self.deps.metrics.reject("too_large");
+                let msg =
+                    format!("frame exceeds {MAX_BATCH_BYTES} bytes (the largest batch frame)");
+                self.fail(ctx, close::BAD_FRAME, "frame_too_large", msg);
+            }
             Err(e) => {
                 self.deps.metrics.reject("protocol");
                 let msg = format!("WebSocket protocol error: {e}");
@@ -232,7 +268,9 @@ impl Handler<Committed> for AgentSession {
             }
             Ok(_) => {}
             Err(e) => {
-                let text = format!("storage failed, samples were not acknowledged and should be replayed: {e}");
+                let text = format!(
+                    "storage failed, samples were not acknowledged and should be replayed: {e}"
+                );
                 self.fail(ctx, 1011, "storage_error", text);
             }
         }
@@ -242,7 +280,10 @@ impl Handler<Committed> for AgentSession {
 impl Handler<CloseAgent> for AgentSession {
     type Result = ();
     fn handle(&mut self, msg: CloseAgent, ctx: &mut Context<Self>) {
-        self.send(&HubFrame::Error { code: "closed".into(), message: msg.reason.clone() });
+        self.send(&HubFrame::Error {
+            code: "closed".into(),
+            message: msg.reason.clone(),
+        });
         self.close(ctx, msg.code, &msg.reason);
     }
 }

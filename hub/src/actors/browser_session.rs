@@ -15,7 +15,8 @@ use lunasentri_schema::{LiveClientFrame, LiveFrame};
 
 use super::outbox::Outbox;
 use super::subscription_registry::{
-    Connect, Deliver, Disconnect, EndSession, SessionId, Subscribe, SubscriptionRegistry, Unsubscribe, encode,
+    Connect, Deliver, Disconnect, EndSession, SessionId, Subscribe, SubscriptionRegistry,
+    Unsubscribe, encode,
 };
 use crate::telemetry::HubMetrics;
 
@@ -76,16 +77,26 @@ impl BrowserSession {
     }
 
     fn error(&self, code: &str, message: String) {
-        self.push(encode(&LiveFrame::Error { code: code.into(), machine_id: None, message }));
+        self.push(encode(&LiveFrame::Error {
+            code: code.into(),
+            machine_id: None,
+            message,
+        }));
     }
 
     fn on_text(&mut self, text: &str) {
         match serde_json::from_str::<LiveClientFrame>(text) {
             Ok(LiveClientFrame::Subscribe { machine_ids }) => {
-                self.registry.do_send(Subscribe { session_id: self.id, machine_ids });
+                self.registry.do_send(Subscribe {
+                    session_id: self.id,
+                    machine_ids,
+                });
             }
             Ok(LiveClientFrame::Unsubscribe { machine_ids }) => {
-                self.registry.do_send(Unsubscribe { session_id: self.id, machine_ids });
+                self.registry.do_send(Unsubscribe {
+                    session_id: self.id,
+                    machine_ids,
+                });
             }
             Err(e) => self.error("bad_request", format!("not a valid live frame: {e}")),
         }
@@ -96,7 +107,6 @@ impl Actor for BrowserSession {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.set_mailbox_capacity(usize::MAX);
         self.metrics.browser_sessions.inc();
         self.out = Some(Outbox::start(self.ws.clone(), self.queue_cap, Some(lagged)));
         self.registry.do_send(Connect {
@@ -123,7 +133,9 @@ impl Actor for BrowserSession {
 
     fn stopping(&mut self, _: &mut Self::Context) -> Running {
         self.metrics.browser_sessions.dec();
-        self.registry.do_send(Disconnect { session_id: self.id });
+        self.registry.do_send(Disconnect {
+            session_id: self.id,
+        });
         if let Some(out) = &self.out {
             out.close(1001, "session ended");
         }
@@ -137,7 +149,10 @@ impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for BrowserSession 
         match item {
             Ok(AggregatedMessage::Text(text)) => self.on_text(&text),
             Ok(AggregatedMessage::Binary(_)) => {
-                self.error("bad_request", "binary frames are not supported: send JSON text".into());
+                self.error(
+                    "bad_request",
+                    "binary frames are not supported: send JSON text".into(),
+                );
             }
             Ok(AggregatedMessage::Ping(p)) => {
                 let mut ws = self.ws.clone();

@@ -12,7 +12,9 @@ use lunasentri_schema::protocol::{MAX_INTERVAL_MS, MIN_INTERVAL_MS, close};
 use lunasentri_schema::{Hello, MachineStatus, Sample};
 use serde::Serialize;
 
-use super::subscription_registry::{MachineAttached, MachineDetached, SamplePublished, StatusChanged, SubscriptionRegistry};
+use super::subscription_registry::{
+    MachineAttached, MachineDetached, SamplePublished, StatusChanged, SubscriptionRegistry,
+};
 use super::writer::{Done, WriteJob, Writer};
 use crate::clock::Clock;
 use crate::db::metrics::MetricRow;
@@ -84,7 +86,11 @@ struct SampleFrame<'a> {
 
 /// Serialises a live `sample` frame without cloning the sample.
 pub fn sample_frame(machine_id: i64, sample: &Sample) -> ByteString {
-    let f = SampleFrame { kind: "sample", machine_id, sample };
+    let f = SampleFrame {
+        kind: "sample",
+        machine_id,
+        sample,
+    };
     ByteString::from(serde_json::to_string(&f).unwrap_or_default())
 }
 
@@ -143,14 +149,29 @@ impl MachineActor {
         }
         self.status = status;
         let last_seen = self.last_heard;
-        self.registry.do_send(StatusChanged { machine_id: self.machine_id, status, last_seen });
-        let _ = self.writer.try_submit(WriteJob::Status { machine_id: self.machine_id, status, last_seen });
-        tracing::info!(machine_id = self.machine_id, status = status.as_str(), "machine status");
+        self.registry.do_send(StatusChanged {
+            machine_id: self.machine_id,
+            status,
+            last_seen,
+        });
+        let _ = self.writer.try_submit(WriteJob::Status {
+            machine_id: self.machine_id,
+            status,
+            last_seen,
+        });
+        tracing::info!(
+            machine_id = self.machine_id,
+            status = status.as_str(),
+            "machine status"
+        );
     }
 
     fn close_agent(&mut self, code: u16, reason: &str) {
         if let Some(a) = self.agent.take() {
-            a.do_send(CloseAgent { code, reason: reason.into() });
+            a.do_send(CloseAgent {
+                code,
+                reason: reason.into(),
+            });
         }
         self.agent_gone = true;
     }
@@ -158,7 +179,9 @@ impl MachineActor {
     fn tick(&mut self, ctx: &mut Context<Self>) {
         let now = self.settings.clock.now_ms();
         if self.status == MachineStatus::Online
-            && self.last_heard.is_some_and(|h| now - h > self.offline_after_ms())
+            && self
+                .last_heard
+                .is_some_and(|h| now - h > self.offline_after_ms())
         {
             self.set_status(MachineStatus::Offline);
         }
@@ -172,7 +195,6 @@ impl Actor for MachineActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.set_mailbox_capacity(usize::MAX);
         self.registry.do_send(MachineAttached {
             machine_id: self.machine_id,
             conn_id: self.conn_id,
@@ -182,7 +204,10 @@ impl Actor for MachineActor {
     }
 
     fn stopping(&mut self, _: &mut Self::Context) -> Running {
-        self.registry.do_send(MachineDetached { machine_id: self.machine_id, conn_id: self.conn_id });
+        self.registry.do_send(MachineDetached {
+            machine_id: self.machine_id,
+            conn_id: self.conn_id,
+        });
         Running::Stop
     }
 }
@@ -193,15 +218,24 @@ impl Handler<HelloReceived> for MachineActor {
         if msg.0.interval_ms > 0 {
             self.interval_ms = msg.0.interval_ms.clamp(MIN_INTERVAL_MS, MAX_INTERVAL_MS) as i64;
         }
-        let _ = self.writer.try_submit(WriteJob::Hello { machine_id: self.machine_id, hello: msg.0 });
+        let _ = self.writer.try_submit(WriteJob::Hello {
+            machine_id: self.machine_id,
+            hello: msg.0,
+        });
     }
 }
 
 impl Handler<SamplesReceived> for MachineActor {
     type Result = ();
     fn handle(&mut self, msg: SamplesReceived, _: &mut Context<Self>) {
-        let SamplesReceived { samples, received, done } = msg;
-        let Some(newest) = samples.iter().max_by_key(|s| s.ts) else { return };
+        let SamplesReceived {
+            samples,
+            received,
+            done,
+        } = msg;
+        let Some(newest) = samples.iter().max_by_key(|s| s.ts) else {
+            return;
+        };
         self.last_heard = Some(self.settings.clock.now_ms());
         self.set_status(MachineStatus::Online);
         self.metrics.samples_received.inc_by(samples.len() as u64);
@@ -217,15 +251,25 @@ impl Handler<SamplesReceived> for MachineActor {
             });
         }
         let max_seq = samples.iter().map(|s| s.seq).max().unwrap_or(0);
-        let rows = samples.iter().map(|s| MetricRow::from_sample(self.machine_id, s)).collect();
-        let job = WriteJob::Samples { machine_id: self.machine_id, rows, max_seq, done };
+        let rows = samples
+            .iter()
+            .map(|s| MetricRow::from_sample(self.machine_id, s))
+            .collect();
+        let job = WriteJob::Samples {
+            machine_id: self.machine_id,
+            rows,
+            max_seq,
+            done,
+        };
         if let Err(WriteJob::Samples { rows, done, .. }) = self.writer.try_submit(job) {
             // Not queued, so never acknowledged: the agent keeps the samples and replays.
             for _ in 0..rows.len() {
                 self.metrics.reject("writer_full");
             }
             match done {
-                Done::Agent(_) => self.close_agent(1013, "hub storage is busy; reconnect and replay"),
+                Done::Agent(_) => {
+                    self.close_agent(1013, "hub storage is busy; reconnect and replay")
+                }
                 Done::Http(tx) => {
                     let _ = tx.send(Err("hub storage is busy; retry later".into()));
                 }
@@ -250,13 +294,21 @@ impl Handler<MachineCommand> for MachineActor {
     fn handle(&mut self, msg: MachineCommand, ctx: &mut Context<Self>) {
         match msg {
             MachineCommand::Replaced => {
-                self.close_agent(close::REPLACED, "replaced by a newer connection with the same key");
+                self.close_agent(
+                    close::REPLACED,
+                    "replaced by a newer connection with the same key",
+                );
             }
             MachineCommand::KeyRevoked => {
-                self.close_agent(close::KEY_REVOKED, "the machine's key was rotated or revoked");
+                self.close_agent(
+                    close::KEY_REVOKED,
+                    "the machine's key was rotated or revoked",
+                );
                 self.set_status(MachineStatus::Offline);
             }
-            MachineCommand::Removed => self.close_agent(close::KEY_REVOKED, "the machine was deleted"),
+            MachineCommand::Removed => {
+                self.close_agent(close::KEY_REVOKED, "the machine was deleted")
+            }
         }
         ctx.stop();
     }
@@ -270,8 +322,19 @@ mod tests {
     /// The borrowed frame is exactly the schema's `LiveFrame::Sample`.
     #[test]
     fn sample_frame_matches_schema() {
-        let s = Sample { seq: 4, ts: 10, cpu_pct: 3.5, ..Sample::default() };
+        let s = Sample {
+            seq: 4,
+            ts: 10,
+            cpu_pct: 3.5,
+            ..Sample::default()
+        };
         let parsed: LiveFrame = serde_json::from_str(&sample_frame(7, &s)).unwrap();
-        assert_eq!(parsed, LiveFrame::Sample { machine_id: 7, sample: s });
+        assert_eq!(
+            parsed,
+            LiveFrame::Sample {
+                machine_id: 7,
+                sample: s
+            }
+        );
     }
 }

@@ -7,9 +7,9 @@
 //! - [`writer`]: the batch writer thread that owns the metrics write path.
 
 pub mod agent_session;
-pub mod outbox;
 pub mod browser_session;
 pub mod machine;
+pub mod outbox;
 pub mod subscription_registry;
 pub mod writer;
 

@@ -43,7 +43,12 @@ impl std::fmt::Debug for Outbox {
 impl Outbox {
     /// Starts draining into `session`; `lagged` frames report drops to the peer.
     pub fn start(session: Session, cap: usize, lagged: Option<LaggedFrame>) -> Self {
-        let inner = Rc::new(RefCell::new(Inner { queue: VecDeque::new(), cap: cap.max(1), dropped: 0, closed: false }));
+        let inner = Rc::new(RefCell::new(Inner {
+            queue: VecDeque::new(),
+            cap: cap.max(1),
+            dropped: 0,
+            closed: false,
+        }));
         let notify = Rc::new(Notify::new());
         let (i, n) = (inner.clone(), notify.clone());
         actix_web::rt::spawn(drain(session, i, n, lagged));
@@ -75,7 +80,10 @@ impl Outbox {
             return;
         }
         inner.closed = true;
-        let reason = CloseReason { code: CloseCode::from(code), description: Some(reason.chars().take(120).collect()) };
+        let reason = CloseReason {
+            code: CloseCode::from(code),
+            description: Some(reason.chars().take(120).collect()),
+        };
         inner.queue.push_back(Out::Close(reason));
         drop(inner);
         self.notify.notify_one();
@@ -92,7 +100,12 @@ impl Outbox {
     }
 }
 
-async fn drain(mut session: Session, inner: Rc<RefCell<Inner>>, notify: Rc<Notify>, lagged: Option<LaggedFrame>) {
+async fn drain(
+    mut session: Session,
+    inner: Rc<RefCell<Inner>>,
+    notify: Rc<Notify>,
+    lagged: Option<LaggedFrame>,
+) {
     loop {
         let next = {
             let mut i = inner.borrow_mut();

@@ -232,7 +232,9 @@ impl SubscriptionRegistry {
         known: Vec<KnownMachine>,
         writer: Writer,
         metrics: Arc<HubMetrics>,
-        spawn_machine: Box<dyn Fn(i64, i64, Addr<SubscriptionRegistry>) -> (u64, Addr<MachineActor>)>,
+        spawn_machine: Box<
+            dyn Fn(i64, i64, Addr<SubscriptionRegistry>) -> (u64, Addr<MachineActor>),
+        >,
     ) -> Self {
         let machines = known
             .into_iter()
@@ -248,7 +250,13 @@ impl SubscriptionRegistry {
                 (m.id, info)
             })
             .collect();
-        Self { machines, sessions: HashMap::new(), writer, metrics, spawn_machine }
+        Self {
+            machines,
+            sessions: HashMap::new(),
+            writer,
+            metrics,
+            spawn_machine,
+        }
     }
 
     fn send(&self, sid: SessionId, frame: ByteString) {
@@ -268,7 +276,9 @@ impl SubscriptionRegistry {
 
     /// Adds `ids` to a session's watch set, answering a snapshot and `not_found`s.
     fn watch(&mut self, sid: SessionId, ids: Vec<i64>) {
-        let Some(session) = self.sessions.get(&sid) else { return };
+        let Some(session) = self.sessions.get(&sid) else {
+            return;
+        };
         let (user_id, is_admin) = (session.user_id, session.is_admin);
         let mut added = Vec::new();
         let mut foreign = Vec::new();
@@ -306,7 +316,10 @@ impl SubscriptionRegistry {
                 detail,
             )));
         }
-        let machines: Vec<_> = added.iter().filter_map(|id| self.snapshot_of(*id)).collect();
+        let machines: Vec<_> = added
+            .iter()
+            .filter_map(|id| self.snapshot_of(*id))
+            .collect();
         self.send(sid, encode(&LiveFrame::Snapshot { machines }));
     }
 
@@ -320,7 +333,12 @@ impl SubscriptionRegistry {
     }
 
     fn end_sessions(&mut self, pick: impl Fn(&SessionEntry) -> bool, reason: &'static str) {
-        let ids: Vec<_> = self.sessions.iter().filter(|(_, s)| pick(s)).map(|(id, _)| *id).collect();
+        let ids: Vec<_> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| pick(s))
+            .map(|(id, _)| *id)
+            .collect();
         for sid in ids {
             if let Some(s) = self.sessions.get(&sid) {
                 s.end.do_send(EndSession { reason });
@@ -361,11 +379,6 @@ impl SubscriptionRegistry {
 
 impl Actor for SubscriptionRegistry {
     type Context = Context<Self>;
-
-    fn started(&mut self, ctx: &mut Self::Context) {
-        // Fan-out must keep up with every agent: let the mailbox grow rather than block.
-        ctx.set_mailbox_capacity(usize::MAX);
-    }
 }
 
 impl Handler<Connect> for SubscriptionRegistry {
@@ -399,7 +412,9 @@ impl Handler<Subscribe> for SubscriptionRegistry {
         let ids = match msg.machine_ids {
             Some(ids) => ids,
             None => {
-                let Some(s) = self.sessions.get_mut(&msg.session_id) else { return };
+                let Some(s) = self.sessions.get_mut(&msg.session_id) else {
+                    return;
+                };
                 s.watch_all = true;
                 let (uid, admin) = (s.user_id, s.is_admin);
                 let mut ids: Vec<i64> = self
@@ -422,7 +437,9 @@ impl Handler<Unsubscribe> for SubscriptionRegistry {
         let ids: Vec<i64> = match msg.machine_ids {
             Some(ids) => ids,
             None => {
-                let Some(s) = self.sessions.get_mut(&msg.session_id) else { return };
+                let Some(s) = self.sessions.get_mut(&msg.session_id) else {
+                    return;
+                };
                 s.watch_all = false;
                 s.watching.iter().copied().collect()
             }
@@ -463,12 +480,16 @@ impl Handler<MachineDetached> for SubscriptionRegistry {
 impl Handler<SamplePublished> for SubscriptionRegistry {
     type Result = ();
     fn handle(&mut self, msg: SamplePublished, _: &mut Context<Self>) {
-        let Some(m) = self.machines.get_mut(&msg.machine_id) else { return };
+        let Some(m) = self.machines.get_mut(&msg.machine_id) else {
+            return;
+        };
         m.last_sample = Some(msg.sample);
         for sid in &m.watchers {
             if let Some(s) = self.sessions.get(sid) {
                 s.deliver.do_send(Deliver(msg.frame.clone()));
-                self.metrics.fanout_latency_seconds.observe(msg.received.elapsed().as_secs_f64());
+                self.metrics
+                    .fanout_latency_seconds
+                    .observe(msg.received.elapsed().as_secs_f64());
             }
         }
     }
@@ -477,7 +498,9 @@ impl Handler<SamplePublished> for SubscriptionRegistry {
 impl Handler<StatusChanged> for SubscriptionRegistry {
     type Result = ();
     fn handle(&mut self, msg: StatusChanged, _: &mut Context<Self>) {
-        let Some(m) = self.machines.get_mut(&msg.machine_id) else { return };
+        let Some(m) = self.machines.get_mut(&msg.machine_id) else {
+            return;
+        };
         m.status = msg.status;
         m.last_seen = msg.last_seen.or(m.last_seen);
         let frame = encode(&LiveFrame::Status {
@@ -524,7 +547,11 @@ impl Handler<MachineRemoved> for SubscriptionRegistry {
 impl Handler<KeyRevoked> for SubscriptionRegistry {
     type Result = ();
     fn handle(&mut self, msg: KeyRevoked, _: &mut Context<Self>) {
-        if let Some((_, addr)) = self.machines.get(&msg.machine_id).and_then(|m| m.actor.as_ref()) {
+        if let Some((_, addr)) = self
+            .machines
+            .get(&msg.machine_id)
+            .and_then(|m| m.actor.as_ref())
+        {
             addr.do_send(MachineCommand::KeyRevoked);
         }
     }
@@ -534,7 +561,10 @@ impl Handler<EndUserSessions> for SubscriptionRegistry {
     type Result = ();
     fn handle(&mut self, msg: EndUserSessions, _: &mut Context<Self>) {
         let keep = msg.keep_auth_session;
-        self.end_sessions(|s| s.user_id == msg.user_id && Some(s.auth_session_id) != keep, msg.reason);
+        self.end_sessions(
+            |s| s.user_id == msg.user_id && Some(s.auth_session_id) != keep,
+            msg.reason,
+        );
     }
 }
 
@@ -549,8 +579,12 @@ impl Handler<UserRemoved> for SubscriptionRegistry {
     type Result = ();
     fn handle(&mut self, msg: UserRemoved, _: &mut Context<Self>) {
         self.end_sessions(|s| s.user_id == msg.user_id, "account deleted");
-        let owned: Vec<i64> =
-            self.machines.iter().filter(|(_, m)| m.owner_id == msg.user_id).map(|(id, _)| *id).collect();
+        let owned: Vec<i64> = self
+            .machines
+            .iter()
+            .filter(|(_, m)| m.owner_id == msg.user_id)
+            .map(|(id, _)| *id)
+            .collect();
         for id in owned {
             self.remove_machine(id);
         }
@@ -560,10 +594,16 @@ impl Handler<UserRemoved> for SubscriptionRegistry {
 impl Handler<RoleChanged> for SubscriptionRegistry {
     type Result = ();
     fn handle(&mut self, msg: RoleChanged, _: &mut Context<Self>) {
-        let sids: Vec<SessionId> =
-            self.sessions.iter().filter(|(_, s)| s.user_id == msg.user_id).map(|(id, _)| *id).collect();
+        let sids: Vec<SessionId> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.user_id == msg.user_id)
+            .map(|(id, _)| *id)
+            .collect();
         for sid in sids {
-            let Some(s) = self.sessions.get_mut(&sid) else { continue };
+            let Some(s) = self.sessions.get_mut(&sid) else {
+                continue;
+            };
             s.is_admin = msg.is_admin;
             if msg.is_admin {
                 continue;
@@ -572,7 +612,11 @@ impl Handler<RoleChanged> for SubscriptionRegistry {
                 .watching
                 .iter()
                 .copied()
-                .filter(|id| self.machines.get(id).is_none_or(|m| m.owner_id != msg.user_id))
+                .filter(|id| {
+                    self.machines
+                        .get(id)
+                        .is_none_or(|m| m.owner_id != msg.user_id)
+                })
                 .collect();
             for id in lost {
                 self.unwatch(sid, id);
@@ -584,11 +628,14 @@ impl Handler<RoleChanged> for SubscriptionRegistry {
 impl Handler<RouteSamples> for SubscriptionRegistry {
     type Result = ();
     fn handle(&mut self, msg: RouteSamples, ctx: &mut Context<Self>) {
-        let Some(m) = self.machines.get_mut(&msg.machine_id) else { return };
+        let Some(m) = self.machines.get_mut(&msg.machine_id) else {
+            return;
+        };
         let addr = match &m.actor {
             Some((_, addr)) if addr.connected() => addr.clone(),
             _ => {
-                let (conn_id, addr) = (self.spawn_machine)(msg.machine_id, m.owner_id, ctx.address());
+                let (conn_id, addr) =
+                    (self.spawn_machine)(msg.machine_id, m.owner_id, ctx.address());
                 m.actor = Some((conn_id, addr.clone()));
                 addr
             }

@@ -46,9 +46,21 @@ pub enum Done {
 /// Work for the writer.
 #[derive(Debug)]
 pub enum WriteJob {
-    Samples { machine_id: i64, rows: Vec<MetricRow>, max_seq: u64, done: Done },
-    Hello { machine_id: i64, hello: Hello },
-    Status { machine_id: i64, status: MachineStatus, last_seen: Option<i64> },
+    Samples {
+        machine_id: i64,
+        rows: Vec<MetricRow>,
+        max_seq: u64,
+        done: Done,
+    },
+    Hello {
+        machine_id: i64,
+        hello: Hello,
+    },
+    Status {
+        machine_id: i64,
+        status: MachineStatus,
+        last_seen: Option<i64>,
+    },
     Audit(NewAuditOwned),
     /// Flush what is queued and stop the thread.
     Shutdown,
@@ -69,7 +81,11 @@ impl std::fmt::Debug for Writer {
 
 impl Writer {
     /// Starts the writer thread.
-    pub fn start(pool: Pool, cfg: WriterConfig, metrics: Arc<HubMetrics>) -> (Self, JoinHandle<()>) {
+    pub fn start(
+        pool: Pool,
+        cfg: WriterConfig,
+        metrics: Arc<HubMetrics>,
+    ) -> (Self, JoinHandle<()>) {
         let (tx, rx) = sync_channel(cfg.queue);
         let m = metrics.clone();
         let handle = std::thread::Builder::new()
@@ -141,7 +157,12 @@ fn run(pool: Pool, cfg: WriterConfig, rx: Receiver<WriteJob>, metrics: Arc<HubMe
 }
 
 /// Commits one batch in one transaction, then reports to every job.
-fn flush(pool: &Pool, batch: Vec<WriteJob>, metrics: &HubMetrics, last_seen_written: &mut HashMap<i64, i64>) {
+fn flush(
+    pool: &Pool,
+    batch: Vec<WriteJob>,
+    metrics: &HubMetrics,
+    last_seen_written: &mut HashMap<i64, i64>,
+) {
     if batch.is_empty() {
         return;
     }
@@ -162,21 +183,38 @@ fn flush(pool: &Pool, batch: Vec<WriteJob>, metrics: &HubMetrics, last_seen_writ
                 .collect(),
         },
     };
-    metrics.writer_flush_seconds.observe(started.elapsed().as_secs_f64());
+    metrics
+        .writer_flush_seconds
+        .observe(started.elapsed().as_secs_f64());
     let failed = per_job.iter().filter(|r| r.is_err()).count();
     if failed > 0 {
         metrics.writer_flush_errors.inc();
-        let first = per_job.iter().find_map(|r| r.as_ref().err()).cloned().unwrap_or_default();
+        let first = per_job
+            .iter()
+            .find_map(|r| r.as_ref().err())
+            .cloned()
+            .unwrap_or_default();
         tracing::error!(error = %first, failed, jobs = batch.len(), "writer jobs failed; their agents will replay");
     }
     for (job, res) in batch.into_iter().zip(per_job) {
-        if let WriteJob::Samples { rows, max_seq, done, .. } = job {
+        if let WriteJob::Samples {
+            rows,
+            max_seq,
+            done,
+            ..
+        } = job
+        {
             if let Ok(n) = res {
                 metrics.samples_persisted.inc_by(n as u64);
-                metrics.samples_duplicate.inc_by((rows.len() - n.min(rows.len())) as u64);
+                metrics
+                    .samples_duplicate
+                    .inc_by((rows.len() - n.min(rows.len())) as u64);
             }
             match done {
-                Done::Agent(r) => r.do_send(Committed { seq: max_seq, result: res }),
+                Done::Agent(r) => r.do_send(Committed {
+                    seq: max_seq,
+                    result: res,
+                }),
                 Done::Http(tx) => {
                     let _ = tx.send(res);
                 }
@@ -196,15 +234,23 @@ fn write_batch(
         let mut newest: HashMap<i64, i64> = HashMap::new();
         for job in batch {
             counts.push(match job {
-                WriteJob::Samples { machine_id, rows, .. } => {
+                WriteJob::Samples {
+                    machine_id, rows, ..
+                } => {
                     if let Some(ts) = rows.iter().map(|r| r.ts).max() {
                         let e = newest.entry(*machine_id).or_insert(ts);
                         *e = (*e).max(ts);
                     }
                     insert_ignore(c, rows)?
                 }
-                WriteJob::Hello { machine_id, hello } => machines::set_hello(c, *machine_id, hello)?,
-                WriteJob::Status { machine_id, status, last_seen } => {
+                WriteJob::Hello { machine_id, hello } => {
+                    machines::set_hello(c, *machine_id, hello)?
+                }
+                WriteJob::Status {
+                    machine_id,
+                    status,
+                    last_seen,
+                } => {
                     if let Some(ts) = last_seen {
                         last_seen_written.insert(*machine_id, *ts);
                     }
@@ -215,7 +261,9 @@ fn write_batch(
             });
         }
         for (id, ts) in newest {
-            let due = last_seen_written.get(&id).is_none_or(|w| ts - w >= LAST_SEEN_EVERY_MS);
+            let due = last_seen_written
+                .get(&id)
+                .is_none_or(|w| ts - w >= LAST_SEEN_EVERY_MS);
             if due {
                 machines::touch_last_seen(c, id, ts)?;
                 last_seen_written.insert(id, ts);

@@ -32,7 +32,11 @@ impl AuthUser {
 
     /// 403 unless admin. Admin-only endpoints are not secret, so 403 (not 404) is right.
     pub fn require_admin(&self) -> Result<(), ApiError> {
-        if self.is_admin() { Ok(()) } else { Err(ApiError::Forbidden("this endpoint is for admins")) }
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden("this endpoint is for admins"))
+        }
     }
 }
 
@@ -48,9 +52,16 @@ impl FromRequest for AuthUser {
                 return Err(ApiError::Unauthorized);
             };
             let hash = sha256_hex(&token);
-            let found = state.db(move |c| Ok(sessions::user_for(c, &hash, now_ms())?)).await?;
+            let found = state
+                .db(move |c| Ok(sessions::user_for(c, &hash, now_ms())?))
+                .await?;
             let (session_id, user) = found.ok_or(ApiError::Unauthorized)?;
-            Ok(AuthUser { id: user.id, role: user.role(), email: user.email, session_id })
+            Ok(AuthUser {
+                id: user.id,
+                role: user.role(),
+                email: user.email,
+                session_id,
+            })
         })
     }
 }

@@ -28,18 +28,25 @@ fn per_minute(n: u32) -> Quota {
 
 impl LoginLimiter {
     pub fn new(per_ip: u32, per_account: u32) -> Self {
-        Self { by_ip: RateLimiter::keyed(per_minute(per_ip)), by_account: RateLimiter::keyed(per_minute(per_account)) }
+        Self {
+            by_ip: RateLimiter::keyed(per_minute(per_ip)),
+            by_account: RateLimiter::keyed(per_minute(per_account)),
+        }
     }
 
     /// Counts one attempt; `Err(seconds)` when either limit is exhausted.
     pub fn check(&self, ip: Option<IpAddr>, account: &str) -> Result<(), u64> {
         let wait = |e: governor::NotUntil<_>| {
-            e.wait_time_from(governor::clock::Clock::now(&DefaultClock::default())).as_secs().max(1)
+            e.wait_time_from(governor::clock::Clock::now(&DefaultClock::default()))
+                .as_secs()
+                .max(1)
         };
         if let Some(ip) = ip {
             self.by_ip.check_key(&ip).map_err(wait)?;
         }
-        self.by_account.check_key(&account.to_owned()).map_err(wait)?;
+        self.by_account
+            .check_key(&account.to_owned())
+            .map_err(wait)?;
         Ok(())
     }
 

@@ -2,8 +2,8 @@
 
 use diesel::prelude::*;
 
-use super::schema::audit_log;
 use super::DbConn;
+use super::schema::audit_log;
 use lunasentri_schema::api::AuditEntry;
 
 #[derive(Debug, Queryable, Selectable)]
@@ -44,12 +44,18 @@ impl AuditRow {
 }
 
 pub fn insert(conn: &mut DbConn, new: &NewAudit) -> QueryResult<usize> {
-    diesel::insert_into(audit_log::table).values(new).execute(conn)
+    diesel::insert_into(audit_log::table)
+        .values(new)
+        .execute(conn)
 }
 
 /// Newest first, `limit` rows, optionally only rows older than `before_id`.
 pub fn list(conn: &mut DbConn, limit: i64, before_id: Option<i64>) -> QueryResult<Vec<AuditRow>> {
-    let mut q = audit_log::table.order(audit_log::id.desc()).limit(limit).select(AuditRow::as_select()).into_boxed();
+    let mut q = audit_log::table
+        .order(audit_log::id.desc())
+        .limit(limit)
+        .select(AuditRow::as_select())
+        .into_boxed();
     if let Some(b) = before_id {
         q = q.filter(audit_log::id.lt(b));
     }
@@ -74,7 +80,13 @@ impl NewAuditOwned {
         target_id: Option<i64>,
         detail: String,
     ) -> Self {
-        Self { actor_user_id, action, target_type, target_id, detail }
+        Self {
+            actor_user_id,
+            action,
+            target_type,
+            target_id,
+            detail,
+        }
     }
 
     pub fn insert(&self, conn: &mut DbConn, ts: i64) -> QueryResult<usize> {

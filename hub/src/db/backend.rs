@@ -7,11 +7,11 @@
 use std::path::Path;
 use std::time::Duration;
 
+use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::r2d2::{self, ConnectionManager, CustomizeConnection};
 use diesel::sqlite::SqliteConnection;
-use diesel::Connection;
 
 /// One connection to whichever backend the URL names.
 #[derive(diesel::MultiConnection)]
@@ -61,14 +61,23 @@ pub struct DbUrl {
 impl DbUrl {
     /// Accepts `sqlite://PATH`, `sqlite:PATH`, `postgres://…` and `postgresql://…`.
     pub fn parse(url: &str) -> Result<Self, DbError> {
-        if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        if let Some(rest) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
             if rest.is_empty() {
                 return Err(DbError::Scheme(url.to_owned()));
             }
-            return Ok(Self { backend: Backend::Sqlite, target: rest.to_owned() });
+            return Ok(Self {
+                backend: Backend::Sqlite,
+                target: rest.to_owned(),
+            });
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(Self { backend: Backend::Postgres, target: url.to_owned() });
+            return Ok(Self {
+                backend: Backend::Postgres,
+                target: url.to_owned(),
+            });
         }
         Err(DbError::Scheme(redact(url)))
     }
@@ -119,21 +128,32 @@ pub fn connect(url: &str, pool_size: u32) -> Result<(Pool, Backend), DbError> {
     match parsed.backend {
         Backend::Sqlite => {
             if parsed.target != ":memory:" {
-                if let Some(dir) = Path::new(&parsed.target).parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|source| DbError::Dir { dir: dir.display().to_string(), source })?;
+                if let Some(dir) = Path::new(&parsed.target)
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                {
+                    std::fs::create_dir_all(dir).map_err(|source| DbError::Dir {
+                        dir: dir.display().to_string(),
+                        source,
+                    })?;
                 }
             }
             let mut c = SqliteConnection::establish(&parsed.target)?;
             if parsed.target != ":memory:" {
                 c.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;")
-                    .map_err(|e| diesel::ConnectionError::BadConnection(format!("enabling WAL: {e}")))?;
+                    .map_err(|e| {
+                        diesel::ConnectionError::BadConnection(format!("enabling WAL: {e}"))
+                    })?;
             }
         }
         Backend::Postgres => {
             PgConnection::establish(&parsed.target).map_err(|e| match e {
                 diesel::ConnectionError::BadConnection(msg) => {
-                    diesel::ConnectionError::BadConnection(format!("{} ({})", msg.trim(), redact(&parsed.target)))
+                    diesel::ConnectionError::BadConnection(format!(
+                        "{} ({})",
+                        msg.trim(),
+                        redact(&parsed.target)
+                    ))
                 }
                 other => other,
             })?;
@@ -157,10 +177,21 @@ mod tests {
     /// URL schemes are recognised, and an unknown one is refused with a hint.
     #[test]
     fn parse_urls() {
-        assert_eq!(DbUrl::parse("sqlite://data/x.db").unwrap().target, "data/x.db");
-        assert_eq!(DbUrl::parse("sqlite:///tmp/x.db").unwrap().target, "/tmp/x.db");
-        assert_eq!(DbUrl::parse("postgres://u@h/db").unwrap().backend, Backend::Postgres);
-        let err = DbUrl::parse("mysql://root:pw@h/db").unwrap_err().to_string();
+        assert_eq!(
+            DbUrl::parse("sqlite://data/x.db").unwrap().target,
+            "data/x.db"
+        );
+        assert_eq!(
+            DbUrl::parse("sqlite:///tmp/x.db").unwrap().target,
+            "/tmp/x.db"
+        );
+        assert_eq!(
+            DbUrl::parse("postgres://u@h/db").unwrap().backend,
+            Backend::Postgres
+        );
+        let err = DbUrl::parse("mysql://root:pw@h/db")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unsupported database URL scheme"), "{err}");
         assert!(!err.contains("pw"), "password leaked: {err}");
     }
@@ -175,7 +206,9 @@ mod tests {
     /// A SQLite path whose directory cannot be created names the directory.
     #[test]
     fn sqlite_bad_dir_reports_cause() {
-        let err = connect("sqlite:///proc/nope/x.db", 1).unwrap_err().to_string();
+        let err = connect("sqlite:///proc/nope/x.db", 1)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("/proc/nope"), "{err}");
     }
 }

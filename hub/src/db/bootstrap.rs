@@ -12,7 +12,11 @@ use crate::auth::secrets::{hash_password, random_token};
 
 /// On an empty database, creates the admin from `LUNASENTRI_ADMIN_EMAIL` /
 /// `LUNASENTRI_ADMIN_PASSWORD`, or with a generated password shown once on stderr.
-pub fn ensure_admin(conn: &mut DbConn, email: Option<&str>, password: Option<&str>) -> anyhow::Result<()> {
+pub fn ensure_admin(
+    conn: &mut DbConn,
+    email: Option<&str>,
+    password: Option<&str>,
+) -> anyhow::Result<()> {
     if users::count(conn)? > 0 {
         return Ok(());
     }
@@ -26,8 +30,16 @@ pub fn ensure_admin(conn: &mut DbConn, email: Option<&str>, password: Option<&st
         anyhow::bail!("LUNASENTRI_ADMIN_PASSWORD: must be at least 8 characters");
     }
     let hash = hash_password(&password).map_err(anyhow::Error::msg)?;
-    users::insert(conn, &users::NewUser { email: &email, password_hash: &hash, role: "admin", created_at: now_ms() })
-        .context("creating the first admin")?;
+    users::insert(
+        conn,
+        &users::NewUser {
+            email: &email,
+            password_hash: &hash,
+            role: "admin",
+            created_at: now_ms(),
+        },
+    )
+    .context("creating the first admin")?;
     tracing::info!(email = %email, "created the first admin account");
     if generated {
         // The one place a secret is shown: the operator needs it to log in. It goes to
@@ -48,7 +60,12 @@ pub fn known_machines(conn: &mut DbConn) -> anyhow::Result<Vec<KnownMachine>> {
         .set(machines::status.eq(MachineStatus::Offline.as_str()))
         .execute(conn)?;
     let rows: Vec<(i64, i64, String, Option<i64>)> = machines::table
-        .select((machines::id, machines::owner_id, machines::status, machines::last_seen))
+        .select((
+            machines::id,
+            machines::owner_id,
+            machines::status,
+            machines::last_seen,
+        ))
         .load(conn)?;
     Ok(rows
         .into_iter()

@@ -2,8 +2,8 @@
 
 use diesel::prelude::*;
 
-use super::schema::enrollment_tokens as et;
 use super::DbConn;
+use super::schema::enrollment_tokens as et;
 use lunasentri_schema::api::EnrollmentToken;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -52,11 +52,19 @@ pub fn insert(conn: &mut DbConn, new: &NewToken) -> QueryResult<TokenRow> {
 }
 
 pub fn list(conn: &mut DbConn, owner: i64) -> QueryResult<Vec<TokenRow>> {
-    et::table.filter(et::owner_id.eq(owner)).order(et::id).select(TokenRow::as_select()).load(conn)
+    et::table
+        .filter(et::owner_id.eq(owner))
+        .order(et::id)
+        .select(TokenRow::as_select())
+        .load(conn)
 }
 
 pub fn by_id(conn: &mut DbConn, id: i64) -> QueryResult<Option<TokenRow>> {
-    et::table.find(id).select(TokenRow::as_select()).first(conn).optional()
+    et::table
+        .find(id)
+        .select(TokenRow::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn delete(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
@@ -66,7 +74,11 @@ pub fn delete(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
 /// Uses one registration of a valid token; returns the token, or `None` when it is
 /// unknown, expired or used up. Call inside a transaction.
 pub fn consume(conn: &mut DbConn, hash: &str, now: i64) -> QueryResult<Option<TokenRow>> {
-    let Some(tok) = et::table.filter(et::token_hash.eq(hash)).select(TokenRow::as_select()).first(conn).optional()?
+    let Some(tok) = et::table
+        .filter(et::token_hash.eq(hash))
+        .select(TokenRow::as_select())
+        .first(conn)
+        .optional()?
     else {
         return Ok(None);
     };
@@ -74,7 +86,9 @@ pub fn consume(conn: &mut DbConn, hash: &str, now: i64) -> QueryResult<Option<To
         return Ok(None);
     }
     if let Some(u) = tok.uses_left {
-        diesel::update(et::table.find(tok.id)).set(et::uses_left.eq(u - 1)).execute(conn)?;
+        diesel::update(et::table.find(tok.id))
+            .set(et::uses_left.eq(u - 1))
+            .execute(conn)?;
     }
     Ok(Some(tok))
 }

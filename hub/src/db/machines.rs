@@ -2,8 +2,8 @@
 
 use diesel::prelude::*;
 
-use super::schema::machines;
 use super::DbConn;
+use super::schema::machines;
 use lunasentri_schema::api::Machine;
 use lunasentri_schema::{Hello, MachineStatus};
 
@@ -75,7 +75,11 @@ pub fn insert(conn: &mut DbConn, new: &NewMachine) -> QueryResult<MachineRow> {
 }
 
 pub fn by_id(conn: &mut DbConn, id: i64) -> QueryResult<Option<MachineRow>> {
-    machines::table.find(id).select(MachineRow::as_select()).first(conn).optional()
+    machines::table
+        .find(id)
+        .select(MachineRow::as_select())
+        .first(conn)
+        .optional()
 }
 
 /// The machine whose current key hashes to `hash` (revoked keys match nothing).
@@ -89,7 +93,10 @@ pub fn by_key_hash(conn: &mut DbConn, hash: &str) -> QueryResult<Option<MachineR
 
 /// Machines of one owner, or of everyone when `owner` is `None`.
 pub fn list(conn: &mut DbConn, owner: Option<i64>) -> QueryResult<Vec<MachineRow>> {
-    let mut q = machines::table.order(machines::id).select(MachineRow::as_select()).into_boxed();
+    let mut q = machines::table
+        .order(machines::id)
+        .select(MachineRow::as_select())
+        .into_boxed();
     if let Some(o) = owner {
         q = q.filter(machines::owner_id.eq(o));
     }
@@ -98,7 +105,10 @@ pub fn list(conn: &mut DbConn, owner: Option<i64>) -> QueryResult<Vec<MachineRow
 
 /// Ids of one owner's machines, or of all machines.
 pub fn ids(conn: &mut DbConn, owner: Option<i64>) -> QueryResult<Vec<i64>> {
-    let mut q = machines::table.order(machines::id).select(machines::id).into_boxed();
+    let mut q = machines::table
+        .order(machines::id)
+        .select(machines::id)
+        .into_boxed();
     if let Some(o) = owner {
         q = q.filter(machines::owner_id.eq(o));
     }
@@ -106,13 +116,23 @@ pub fn ids(conn: &mut DbConn, owner: Option<i64>) -> QueryResult<Vec<i64>> {
 }
 
 pub fn rename(conn: &mut DbConn, id: i64, name: &str) -> QueryResult<usize> {
-    diesel::update(machines::table.find(id)).set(machines::name.eq(name)).execute(conn)
+    diesel::update(machines::table.find(id))
+        .set(machines::name.eq(name))
+        .execute(conn)
 }
 
 /// Replaces the key: the old hash stops matching in the same statement.
-pub fn set_key(conn: &mut DbConn, id: i64, hash: Option<&str>, prefix: Option<&str>) -> QueryResult<usize> {
+pub fn set_key(
+    conn: &mut DbConn,
+    id: i64,
+    hash: Option<&str>,
+    prefix: Option<&str>,
+) -> QueryResult<usize> {
     diesel::update(machines::table.find(id))
-        .set((machines::api_key_hash.eq(hash), machines::key_prefix.eq(prefix)))
+        .set((
+            machines::api_key_hash.eq(hash),
+            machines::key_prefix.eq(prefix),
+        ))
         .execute(conn)
 }
 
@@ -135,9 +155,17 @@ pub fn set_hello(conn: &mut DbConn, id: i64, h: &Hello) -> QueryResult<usize> {
         .execute(conn)
 }
 
-pub fn set_status(conn: &mut DbConn, id: i64, status: MachineStatus, last_seen: Option<i64>) -> QueryResult<usize> {
+pub fn set_status(
+    conn: &mut DbConn,
+    id: i64,
+    status: MachineStatus,
+    last_seen: Option<i64>,
+) -> QueryResult<usize> {
     diesel::update(machines::table.find(id))
-        .set((machines::status.eq(status.as_str()), machines::last_seen.eq(last_seen)))
+        .set((
+            machines::status.eq(status.as_str()),
+            machines::last_seen.eq(last_seen),
+        ))
         .execute(conn)
 }
 

@@ -3,8 +3,8 @@
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::schema::metrics_history as mh;
 use super::DbConn;
+use super::schema::metrics_history as mh;
 use lunasentri_schema::Sample;
 use lunasentri_schema::sample::{DiskSample, IfaceSample, ProcSample, TempSample};
 
@@ -147,12 +147,18 @@ pub fn insert_ignore(conn: &mut DbConn, rows: &[MetricRow]) -> QueryResult<usize
     match conn {
         DbConn::Sqlite(c) => {
             for row in rows {
-                inserted += diesel::insert_into(mh::table).values(row).on_conflict_do_nothing().execute(c)?;
+                inserted += diesel::insert_into(mh::table)
+                    .values(row)
+                    .on_conflict_do_nothing()
+                    .execute(c)?;
             }
         }
         DbConn::Pg(c) => {
             for chunk in rows.chunks(INSERT_CHUNK) {
-                inserted += diesel::insert_into(mh::table).values(chunk).on_conflict_do_nothing().execute(c)?;
+                inserted += diesel::insert_into(mh::table)
+                    .values(chunk)
+                    .on_conflict_do_nothing()
+                    .execute(c)?;
             }
         }
     }
@@ -160,7 +166,12 @@ pub fn insert_ignore(conn: &mut DbConn, rows: &[MetricRow]) -> QueryResult<usize
 }
 
 /// Raw rows of one machine with `from <= ts < to`, oldest first.
-pub fn range(conn: &mut DbConn, machine_id: i64, from: i64, to: i64) -> QueryResult<Vec<MetricRow>> {
+pub fn range(
+    conn: &mut DbConn,
+    machine_id: i64,
+    from: i64,
+    to: i64,
+) -> QueryResult<Vec<MetricRow>> {
     mh::table
         .filter(mh::machine_id.eq(machine_id))
         .filter(mh::ts.ge(from))
@@ -182,7 +193,10 @@ pub fn latest(conn: &mut DbConn, machine_id: i64) -> QueryResult<Option<MetricRo
 
 /// Rows stored for a machine (tests and export).
 pub fn count(conn: &mut DbConn, machine_id: i64) -> QueryResult<i64> {
-    mh::table.filter(mh::machine_id.eq(machine_id)).count().get_result(conn)
+    mh::table
+        .filter(mh::machine_id.eq(machine_id))
+        .count()
+        .get_result(conn)
 }
 
 impl MetricRow {

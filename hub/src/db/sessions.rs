@@ -2,9 +2,9 @@
 
 use diesel::prelude::*;
 
+use super::DbConn;
 use super::schema::{sessions, users};
 use super::users::UserRow;
-use super::DbConn;
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = sessions)]
@@ -16,11 +16,17 @@ pub struct NewSession<'a> {
 }
 
 pub fn insert(conn: &mut DbConn, new: &NewSession) -> QueryResult<usize> {
-    diesel::insert_into(sessions::table).values(new).execute(conn)
+    diesel::insert_into(sessions::table)
+        .values(new)
+        .execute(conn)
 }
 
 /// The user behind an unexpired session token hash, with the session id.
-pub fn user_for(conn: &mut DbConn, token_hash: &str, now: i64) -> QueryResult<Option<(i64, UserRow)>> {
+pub fn user_for(
+    conn: &mut DbConn,
+    token_hash: &str,
+    now: i64,
+) -> QueryResult<Option<(i64, UserRow)>> {
     sessions::table
         .inner_join(users::table)
         .filter(sessions::token_hash.eq(token_hash))

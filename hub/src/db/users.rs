@@ -2,8 +2,8 @@
 
 use diesel::prelude::*;
 
-use super::schema::users;
 use super::DbConn;
+use super::schema::users;
 use lunasentri_schema::api::{Role, User};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -28,12 +28,21 @@ pub struct NewUser<'a> {
 impl UserRow {
     /// The role column as the API enum (anything but `admin` is a plain user).
     pub fn role(&self) -> Role {
-        if self.role == "admin" { Role::Admin } else { Role::User }
+        if self.role == "admin" {
+            Role::Admin
+        } else {
+            Role::User
+        }
     }
 
     /// The API view: never includes the hash.
     pub fn to_api(&self) -> User {
-        User { id: self.id, email: self.email.clone(), role: self.role(), created_at: self.created_at }
+        User {
+            id: self.id,
+            email: self.email.clone(),
+            role: self.role(),
+            created_at: self.created_at,
+        }
     }
 }
 
@@ -49,31 +58,51 @@ pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
 }
 
 pub fn by_id(conn: &mut DbConn, id: i64) -> QueryResult<Option<UserRow>> {
-    users::table.find(id).select(UserRow::as_select()).first(conn).optional()
+    users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<UserRow>> {
-    users::table.filter(users::email.eq(email)).select(UserRow::as_select()).first(conn).optional()
+    users::table
+        .filter(users::email.eq(email))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn list(conn: &mut DbConn) -> QueryResult<Vec<UserRow>> {
-    users::table.order(users::id).select(UserRow::as_select()).load(conn)
+    users::table
+        .order(users::id)
+        .select(UserRow::as_select())
+        .load(conn)
 }
 
 pub fn set_email(conn: &mut DbConn, id: i64, email: &str) -> QueryResult<usize> {
-    diesel::update(users::table.find(id)).set(users::email.eq(email)).execute(conn)
+    diesel::update(users::table.find(id))
+        .set(users::email.eq(email))
+        .execute(conn)
 }
 
 pub fn set_role(conn: &mut DbConn, id: i64, role: Role) -> QueryResult<usize> {
-    diesel::update(users::table.find(id)).set(users::role.eq(role.as_str())).execute(conn)
+    diesel::update(users::table.find(id))
+        .set(users::role.eq(role.as_str()))
+        .execute(conn)
 }
 
 pub fn set_password_hash(conn: &mut DbConn, id: i64, hash: &str) -> QueryResult<usize> {
-    diesel::update(users::table.find(id)).set(users::password_hash.eq(hash)).execute(conn)
+    diesel::update(users::table.find(id))
+        .set(users::password_hash.eq(hash))
+        .execute(conn)
 }
 
 pub fn count_admins(conn: &mut DbConn) -> QueryResult<i64> {
-    users::table.filter(users::role.eq("admin")).count().get_result(conn)
+    users::table
+        .filter(users::role.eq("admin"))
+        .count()
+        .get_result(conn)
 }
 
 /// Deletes the user; machines, metrics, sessions and tokens go with it (ON DELETE CASCADE).

@@ -10,7 +10,12 @@ use crate::error::ApiError;
 
 /// The machine if `user` may act on it; writes an audit row when an admin acts on
 /// someone else's machine. `action` names what the admin did.
-pub fn machine(conn: &mut DbConn, user: &AuthUser, id: i64, action: &'static str) -> Result<MachineRow, ApiError> {
+pub fn machine(
+    conn: &mut DbConn,
+    user: &AuthUser,
+    id: i64,
+    action: &'static str,
+) -> Result<MachineRow, ApiError> {
     let m = machines::by_id(conn, id)?.ok_or(ApiError::NotFound("machine"))?;
     if m.owner_id == user.id {
         return Ok(m);
@@ -18,7 +23,14 @@ pub fn machine(conn: &mut DbConn, user: &AuthUser, id: i64, action: &'static str
     if !user.is_admin() {
         return Err(ApiError::NotFound("machine"));
     }
-    audit(conn, user, action, "machine", Some(id), format!("owner {}", m.owner_id))?;
+    audit(
+        conn,
+        user,
+        action,
+        "machine",
+        Some(id),
+        format!("owner {}", m.owner_id),
+    )?;
     Ok(m)
 }
 
@@ -31,6 +43,7 @@ pub fn audit(
     target_id: Option<i64>,
     detail: String,
 ) -> Result<(), ApiError> {
-    NewAuditOwned::new(Some(user.id), action, target_type, target_id, detail).insert(conn, now_ms())?;
+    NewAuditOwned::new(Some(user.id), action, target_type, target_id, detail)
+        .insert(conn, now_ms())?;
     Ok(())
 }

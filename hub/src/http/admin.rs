@@ -1,9 +1,9 @@
 //! `/api/admin/*`: the audit log.
 
-use actix_web::web;
 use lunasentri_schema::api::{AuditEntry, ErrorBody};
 use serde::Deserialize;
 
+use super::extract::{Json, Query};
 use crate::auth::AuthUser;
 use crate::db::audit;
 use crate::error::{ApiError, ApiResult};
@@ -23,13 +23,19 @@ pub struct AuditParams {
 #[utoipa::path(get, path = "/api/admin/audit-log", tag = "admin", params(AuditParams),
     responses((status = 200, body = [AuditEntry]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody)))]
-pub async fn audit_log(state: State, user: AuthUser, q: web::Query<AuditParams>) -> ApiResult<web::Json<Vec<AuditEntry>>> {
+pub async fn audit_log(
+    state: State,
+    user: AuthUser,
+    q: Query<AuditParams>,
+) -> ApiResult<Json<Vec<AuditEntry>>> {
     user.require_admin()?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::field("limit", "must be between 1 and 1000"));
     }
     let before = q.before;
-    let rows = state.db(move |c| Ok(audit::list(c, limit, before)?)).await?;
-    Ok(web::Json(rows.into_iter().map(|r| r.to_api()).collect()))
+    let rows = state
+        .db(move |c| Ok(audit::list(c, limit, before)?))
+        .await?;
+    Ok(Json(rows.into_iter().map(|r| r.to_api()).collect()))
 }

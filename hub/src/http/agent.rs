@@ -13,6 +13,7 @@ use lunasentri_schema::protocol::{
 use lunasentri_schema::{MachineStatus, Sample};
 use tokio::sync::oneshot;
 
+use super::extract::{Json, parse_json};
 use super::validation;
 use crate::actors::AgentSession;
 use crate::actors::machine::SamplesReceived;
@@ -27,8 +28,15 @@ use crate::validate;
 
 /// The Bearer credential of a request, if any.
 fn bearer(req: &HttpRequest) -> Option<String> {
-    let h = req.headers().get(actix_web::http::header::AUTHORIZATION)?.to_str().ok()?;
-    let token = h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))?.trim();
+    let h = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let token = h
+        .strip_prefix("Bearer ")
+        .or_else(|| h.strip_prefix("bearer "))?
+        .trim();
     (!token.is_empty()).then(|| token.to_owned())
 }
 
@@ -39,12 +47,17 @@ async fn machine_for_key(state: &State, req: &HttpRequest) -> ApiResult<MachineR
         return Err(ApiError::Unauthorized);
     }
     let hash = sha256_hex(&key);
-    state.db(move |c| machines::by_key_hash(c, &hash)?.ok_or(ApiError::Unauthorized)).await
+    state
+        .db(move |c| machines::by_key_hash(c, &hash)?.ok_or(ApiError::Unauthorized))
+        .await
 }
 
 /// The protocol version header must name a version this hub speaks.
 fn check_protocol(req: &HttpRequest) -> ApiResult<()> {
-    let v = req.headers().get(PROTOCOL_HEADER).and_then(|v| v.to_str().ok());
+    let v = req
+        .headers()
+        .get(PROTOCOL_HEADER)
+        .and_then(|v| v.to_str().ok());
     match v.map(str::trim) {
         Some(v) if v == PROTOCOL_VERSION.to_string() => Ok(()),
         Some(v) => Err(ApiError::BadRequest(format!(
@@ -63,11 +76,14 @@ fn check_protocol(req: &HttpRequest) -> ApiResult<()> {
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn stream(state: State, req: HttpRequest, body: web::Payload) -> ApiResult<HttpResponse> {
-    check_protocol(&req)?;
     let machine = machine_for_key(&state, &req).await?;
+    check_protocol(&req)?;
     let (res, session, msgs) = actix_ws::handle(&req, body)
         .map_err(|e| ApiError::BadRequest(format!("WebSocket upgrade failed: {e}")))?;
-    let msgs = msgs.max_frame_size(MAX_BATCH_BYTES).aggregate_continuations().max_continuation_size(MAX_BATCH_BYTES);
+    let msgs = msgs
+        .max_frame_size(MAX_BATCH_BYTES)
+        .aggregate_continuations()
+        .max_continuation_size(MAX_BATCH_BYTES);
     tracing::info!(machine_id = machine.id, "agent connected");
     AgentSession::create(|ctx| {
         ctx.add_stream(msgs);
@@ -78,18 +94,25 @@ pub async fn stream(state: State, req: HttpRequest, body: web::Payload) -> ApiRe
 
 /// Parses one sample or `{samples:[…]}`, naming what is wrong.
 fn parse_samples(body: &[u8]) -> ApiResult<Vec<Sample>> {
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("body: not valid JSON: {e}")))?;
-    let samples = match value.get("samples") {
-        Some(list) => serde_json::from_value::<Vec<Sample>>(list.clone())
-            .map_err(|e| ApiError::BadRequest(format!("samples: {e}")))?,
-        None => vec![serde_json::from_value::<Sample>(value).map_err(|e| ApiError::BadRequest(format!("sample: {e}")))?],
+    #[derive(serde::Deserialize)]
+    struct Many {
+        samples: Vec<Sample>,
+    }
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("body: not valid JSON: {e}")))?;
+    let samples = if value.get("samples").is_some() {
+        parse_json::<Many>(body)?.samples
+    } else {
+        vec![parse_json::<Sample>(body)?]
     };
     if samples.is_empty() {
         return Err(ApiError::field("samples", "must not be empty"));
     }
     if samples.len() > MAX_BATCH_SAMPLES {
-        return Err(ApiError::field("samples", format!("more than {MAX_BATCH_SAMPLES} samples")));
+        return Err(ApiError::field(
+            "samples",
+            format!("more than {MAX_BATCH_SAMPLES} samples"),
+        ));
     }
     Ok(samples)
 }
@@ -99,27 +122,41 @@ fn parse_samples(body: &[u8]) -> ApiResult<Vec<Sample>> {
     responses((status = 202, body = Accepted), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 413, body = ErrorBody), (status = 503, body = ErrorBody)),
     security(("api_key" = [])))]
-pub async fn post_metrics(state: State, req: HttpRequest, body: web::Bytes) -> ApiResult<HttpResponse> {
+pub async fn post_metrics(
+    state: State,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
     let machine = machine_for_key(&state, &req).await?;
     let samples = parse_samples(&body)?;
     let now = state.live.agent.machine.clock.now_ms();
     for s in &samples {
-        validate::sample(s, now).map_err(|m| ApiError::BadRequest(format!("seq {}: {m}", s.seq)))?;
+        validate::sample(s, now)
+            .map_err(|m| ApiError::BadRequest(format!("seq {}: {m}", s.seq)))?;
     }
     let n = samples.len();
     let (tx, rx) = oneshot::channel();
-    let batch = SamplesReceived { samples, received: Instant::now(), done: Done::Http(tx) };
-    state.live.registry.do_send(RouteSamples { machine_id: machine.id, batch });
+    let batch = SamplesReceived {
+        samples,
+        received: Instant::now(),
+        done: Done::Http(tx),
+    };
+    state.live.registry.do_send(RouteSamples {
+        machine_id: machine.id,
+        batch,
+    });
     match rx.await {
         Ok(Ok(_)) => Ok(HttpResponse::Accepted().json(Accepted { accepted: n })),
         Ok(Err(e)) => Err(ApiError::Unavailable(e)),
-        Err(_) => Err(ApiError::Unavailable("the machine was removed or the hub is stopping".into())),
+        Err(_) => Err(ApiError::Unavailable(
+            "the machine was removed or the hub is stopping".into(),
+        )),
     }
 }
 
 /// Liveness for agents; with a Bearer key, whether that key is valid.
 #[utoipa::path(get, path = "/agent/health", tag = "agent", responses((status = 200, body = AgentHealth)))]
-pub async fn health(state: State, req: HttpRequest) -> ApiResult<web::Json<AgentHealth>> {
+pub async fn health(state: State, req: HttpRequest) -> ApiResult<Json<AgentHealth>> {
     let (key_valid, machine_id) = match bearer(&req) {
         None => (None, None),
         Some(_) => match machine_for_key(&state, &req).await {
@@ -128,14 +165,23 @@ pub async fn health(state: State, req: HttpRequest) -> ApiResult<web::Json<Agent
             Err(e) => return Err(e),
         },
     };
-    Ok(web::Json(AgentHealth { status: "ok".into(), protocol_version: PROTOCOL_VERSION, key_valid, machine_id }))
+    Ok(Json(AgentHealth {
+        status: "ok".into(),
+        protocol_version: PROTOCOL_VERSION,
+        key_valid,
+        machine_id,
+    }))
 }
 
 /// Register a machine with an enrollment token (Bearer); returns its key once.
 #[utoipa::path(post, path = "/agent/register", tag = "agent", request_body = RegisterRequest,
     responses((status = 201, body = RegisterResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("enrollment_token" = [])))]
-pub async fn register(state: State, req: HttpRequest, body: web::Json<RegisterRequest>) -> ApiResult<HttpResponse> {
+pub async fn register(
+    state: State,
+    req: HttpRequest,
+    body: Json<RegisterRequest>,
+) -> ApiResult<HttpResponse> {
     let token = bearer(&req).ok_or(ApiError::Unauthorized)?;
     let name = validation::name("name", &body.name)?;
     let hostname = body.hostname.trim().chars().take(200).collect::<String>();
@@ -147,7 +193,8 @@ pub async fn register(state: State, req: HttpRequest, body: web::Json<RegisterRe
             use diesel::Connection;
             c.transaction::<_, ApiError, _>(|c| {
                 let now = now_ms();
-                let tok = enrollment::consume(c, &token_hash, now)?.ok_or(ApiError::Unauthorized)?;
+                let tok =
+                    enrollment::consume(c, &token_hash, now)?.ok_or(ApiError::Unauthorized)?;
                 let new = machines::NewMachine {
                     owner_id: tok.owner_id,
                     name: &name,
@@ -161,7 +208,17 @@ pub async fn register(state: State, req: HttpRequest, body: web::Json<RegisterRe
             })
         })
         .await?;
-    state.live.registry.do_send(MachineCreated { machine_id: row.id, owner_id: row.owner_id });
-    tracing::info!(machine_id = row.id, user_id = row.owner_id, "machine enrolled");
-    Ok(HttpResponse::Created().json(RegisterResponse { machine_id: row.id, api_key: key }))
+    state.live.registry.do_send(MachineCreated {
+        machine_id: row.id,
+        owner_id: row.owner_id,
+    });
+    tracing::info!(
+        machine_id = row.id,
+        user_id = row.owner_id,
+        "machine enrolled"
+    );
+    Ok(HttpResponse::Created().json(RegisterResponse {
+        machine_id: row.id,
+        api_key: key,
+    }))
 }

@@ -1,9 +1,10 @@
 //! `/api/auth/*`: log in, log out, who am I, change my password.
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse};
 use lunasentri_schema::api::{ChangePassword, ErrorBody, LoginRequest, User};
 
+use super::extract::Json;
 use super::validation;
 use crate::actors::subscription_registry::{EndAuthSession, EndUserSessions};
 use crate::auth::secrets::{dummy_hash, hash_password, random_token, sha256_hex, verify_password};
@@ -14,7 +15,11 @@ use crate::state::State;
 
 fn session_cookie(state: &State, value: String, max_age_s: i64) -> Cookie<'static> {
     let secure = state.config.tls.is_some()
-        || state.config.public_url.as_deref().is_some_and(|u| u.starts_with("https://"));
+        || state
+            .config
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"));
     Cookie::build(SESSION_COOKIE, value)
         .http_only(true)
         .same_site(SameSite::Strict)
@@ -28,24 +33,39 @@ fn session_cookie(state: &State, value: String, max_age_s: i64) -> Cookie<'stati
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = User), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn login(state: State, req: HttpRequest, body: web::Json<LoginRequest>) -> ApiResult<HttpResponse> {
+pub async fn login(
+    state: State,
+    req: HttpRequest,
+    body: Json<LoginRequest>,
+) -> ApiResult<HttpResponse> {
     let LoginRequest { email, password } = body.into_inner();
     let email = email.trim().to_lowercase();
     if email.is_empty() || email.len() > 254 {
-        return Err(ApiError::field("email", "must be between 1 and 254 characters"));
+        return Err(ApiError::field(
+            "email",
+            "must be between 1 and 254 characters",
+        ));
     }
     if password.len() > 1024 {
-        return Err(ApiError::field("password", "must be at most 1024 characters"));
+        return Err(ApiError::field(
+            "password",
+            "must be at most 1024 characters",
+        ));
     }
     let ip = req.peer_addr().map(|a| a.ip());
-    state.login_limiter.check(ip, &email).map_err(ApiError::RateLimited)?;
+    state
+        .login_limiter
+        .check(ip, &email)
+        .map_err(ApiError::RateLimited)?;
     let ttl = state.config.session_ttl;
     let token = random_token("");
     let hash = sha256_hex(&token);
     let user = state
         .db(move |c| {
             let user = users::by_email(c, &email)?;
-            let stored = user.as_ref().map_or(dummy_hash(), |u| u.password_hash.as_str());
+            let stored = user
+                .as_ref()
+                .map_or(dummy_hash(), |u| u.password_hash.as_str());
             let ok = verify_password(&password, stored);
             let Some(user) = user.filter(|_| ok) else {
                 tracing::info!("login failed");
@@ -64,7 +84,9 @@ pub async fn login(state: State, req: HttpRequest, body: web::Json<LoginRequest>
         })
         .await?;
     tracing::info!(user_id = user.id, "login");
-    Ok(HttpResponse::Ok().cookie(session_cookie(&state, token, ttl.as_secs() as i64)).json(user.to_api()))
+    Ok(HttpResponse::Ok()
+        .cookie(session_cookie(&state, token, ttl.as_secs() as i64))
+        .json(user.to_api()))
 }
 
 /// End this session; its live sockets close.
@@ -73,24 +95,37 @@ pub async fn login(state: State, req: HttpRequest, body: web::Json<LoginRequest>
 pub async fn logout(state: State, user: AuthUser) -> ApiResult<HttpResponse> {
     let sid = user.session_id;
     state.db(move |c| Ok(sessions::delete(c, sid)?)).await?;
-    state.live.registry.do_send(EndAuthSession { auth_session_id: sid });
-    Ok(HttpResponse::NoContent().cookie(session_cookie(&state, String::new(), 0)).finish())
+    state.live.registry.do_send(EndAuthSession {
+        auth_session_id: sid,
+    });
+    Ok(HttpResponse::NoContent()
+        .cookie(session_cookie(&state, String::new(), 0))
+        .finish())
 }
 
 /// The logged-in user.
 #[utoipa::path(get, path = "/api/auth/me", tag = "auth",
     responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
-pub async fn me(state: State, user: AuthUser) -> ApiResult<web::Json<User>> {
+pub async fn me(state: State, user: AuthUser) -> ApiResult<Json<User>> {
     let id = user.id;
-    let row = state.db(move |c| users::by_id(c, id)?.ok_or(ApiError::Unauthorized)).await?;
-    Ok(web::Json(row.to_api()))
+    let row = state
+        .db(move |c| users::by_id(c, id)?.ok_or(ApiError::Unauthorized))
+        .await?;
+    Ok(Json(row.to_api()))
 }
 
 /// Change my password; every other session of mine ends.
 #[utoipa::path(patch, path = "/api/auth/password", tag = "auth", request_body = ChangePassword,
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-pub async fn change_password(state: State, user: AuthUser, body: web::Json<ChangePassword>) -> ApiResult<HttpResponse> {
-    let ChangePassword { current_password, new_password } = body.into_inner();
+pub async fn change_password(
+    state: State,
+    user: AuthUser,
+    body: Json<ChangePassword>,
+) -> ApiResult<HttpResponse> {
+    let ChangePassword {
+        current_password,
+        new_password,
+    } = body.into_inner();
     validation::password("new_password", &new_password)?;
     let (uid, sid) = (user.id, user.session_id);
     state

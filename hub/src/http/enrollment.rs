@@ -2,9 +2,12 @@
 //! themselves (`POST /agent/register`), for fleet installs.
 
 use actix_web::{HttpResponse, web};
-use lunasentri_schema::api::{CreateEnrollmentToken, EnrollmentToken, EnrollmentTokenWithSecret, ErrorBody};
+use lunasentri_schema::api::{
+    CreateEnrollmentToken, EnrollmentToken, EnrollmentTokenWithSecret, ErrorBody,
+};
 use lunasentri_schema::protocol::ENROLLMENT_TOKEN_PREFIX;
 
+use super::extract::Json;
 use super::validation;
 use crate::auth::AuthUser;
 use crate::auth::secrets::{display_prefix, random_token, sha256_hex};
@@ -18,21 +21,32 @@ const MAX_EXPIRY_S: i64 = 366 * 86_400;
 /// My enrollment tokens (secrets are never shown again).
 #[utoipa::path(get, path = "/api/enrollment-tokens", tag = "enrollment",
     responses((status = 200, body = [EnrollmentToken]), (status = 401, body = ErrorBody)))]
-pub async fn list(state: State, user: AuthUser) -> ApiResult<web::Json<Vec<EnrollmentToken>>> {
+pub async fn list(state: State, user: AuthUser) -> ApiResult<Json<Vec<EnrollmentToken>>> {
     let rows = state.db(move |c| Ok(enrollment::list(c, user.id)?)).await?;
-    Ok(web::Json(rows.iter().map(|t| t.to_api()).collect()))
+    Ok(Json(rows.iter().map(|t| t.to_api()).collect()))
 }
 
 /// Create a token; the answer carries the secret, shown only this once.
 #[utoipa::path(post, path = "/api/enrollment-tokens", tag = "enrollment", request_body = CreateEnrollmentToken,
     responses((status = 201, body = EnrollmentTokenWithSecret), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-pub async fn create(state: State, user: AuthUser, body: web::Json<CreateEnrollmentToken>) -> ApiResult<HttpResponse> {
+pub async fn create(
+    state: State,
+    user: AuthUser,
+    body: Json<CreateEnrollmentToken>,
+) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
-    let name = if b.name.trim().is_empty() { "enrollment token".to_owned() } else { validation::name("name", &b.name)? };
+    let name = if b.name.trim().is_empty() {
+        "enrollment token".to_owned()
+    } else {
+        validation::name("name", &b.name)?
+    };
     if let Some(s) = b.expires_in_s
         && !(60..=MAX_EXPIRY_S).contains(&s)
     {
-        return Err(ApiError::field("expires_in_s", format!("must be between 60 and {MAX_EXPIRY_S}")));
+        return Err(ApiError::field(
+            "expires_in_s",
+            format!("must be between 60 and {MAX_EXPIRY_S}"),
+        ));
     }
     if let Some(u) = b.max_uses
         && !(1..=100_000).contains(&u)
@@ -56,7 +70,10 @@ pub async fn create(state: State, user: AuthUser, body: web::Json<CreateEnrollme
             Ok(enrollment::insert(c, &new)?)
         })
         .await?;
-    Ok(HttpResponse::Created().json(EnrollmentTokenWithSecret { token: row.to_api(), secret }))
+    Ok(HttpResponse::Created().json(EnrollmentTokenWithSecret {
+        token: row.to_api(),
+        secret,
+    }))
 }
 
 /// Delete one of my tokens.

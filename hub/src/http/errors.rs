@@ -7,7 +7,9 @@ use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use lunasentri_schema::api::{ErrorBody, ErrorDetail};
 
-fn to_json<B: MessageBody + 'static>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+fn to_json<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
     let already_json = res
         .response()
         .headers()
@@ -18,16 +20,30 @@ fn to_json<B: MessageBody + 'static>(res: ServiceResponse<B>) -> actix_web::Resu
     }
     let status = res.status();
     let (code, message) = match status {
-        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "this method is not allowed on this path".to_owned()),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "this method is not allowed on this path".to_owned(),
+        ),
         StatusCode::NOT_FOUND => ("not_found", "endpoint not found".to_owned()),
-        s => ("error", s.canonical_reason().unwrap_or("error").to_lowercase()),
+        s => (
+            "error",
+            s.canonical_reason().unwrap_or("error").to_lowercase(),
+        ),
     };
-    let body = serde_json::to_string(&ErrorBody { error: ErrorDetail { code: code.into(), message } })
-        .unwrap_or_default();
+    let body = serde_json::to_string(&ErrorBody {
+        error: ErrorDetail {
+            code: code.into(),
+            message,
+        },
+    })
+    .unwrap_or_default();
     let (req, mut res) = res.into_parts();
-    res.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     let res = res.set_body(BoxBody::new(body));
-    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, res).map_into_right_body::<B>()))
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, res).map_into_right_body::<B>(),
+    ))
 }
 
 /// The middleware.

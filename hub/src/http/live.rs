@@ -31,19 +31,35 @@ fn origin_allowed(req: &HttpRequest, public_url: Option<&str>) -> bool {
 #[utoipa::path(get, path = "/api/live", tag = "live",
     responses((status = 101, description = "Switching to the WebSocket protocol"),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn live(state: State, user: AuthUser, req: HttpRequest, body: web::Payload) -> ApiResult<HttpResponse> {
+pub async fn live(
+    state: State,
+    user: AuthUser,
+    req: HttpRequest,
+    body: web::Payload,
+) -> ApiResult<HttpResponse> {
     if !origin_allowed(&req, state.config.public_url.as_deref()) {
         return Err(ApiError::Forbidden("Origin does not match this hub"));
     }
     let (res, session, msgs) = actix_ws::handle(&req, body)
         .map_err(|e| ApiError::BadRequest(format!("WebSocket upgrade failed: {e}")))?;
-    let msgs = msgs.max_frame_size(MAX_CLIENT_FRAME).aggregate_continuations().max_continuation_size(MAX_CLIENT_FRAME);
+    let msgs = msgs
+        .max_frame_size(MAX_CLIENT_FRAME)
+        .aggregate_continuations()
+        .max_continuation_size(MAX_CLIENT_FRAME);
     let registry = state.live.registry.clone();
     let metrics = state.metrics.clone();
     let cap = state.config.limits.browser_queue;
     BrowserSession::create(|ctx| {
         ctx.add_stream(msgs);
-        BrowserSession::new(user.id, user.is_admin(), user.session_id, registry, metrics, session, cap)
+        BrowserSession::new(
+            user.id,
+            user.is_admin(),
+            user.session_id,
+            registry,
+            metrics,
+            session,
+            cap,
+        )
     });
     Ok(res)
 }

@@ -2,11 +2,14 @@
 //! their keys; read their latest sample and history.
 
 use actix_web::{HttpResponse, web};
-use lunasentri_schema::api::{CreateMachine, ErrorBody, Latest, Machine, MachineWithKey, MetricSeries, UpdateMachine};
-use lunasentri_schema::protocol::API_KEY_PREFIX;
 use lunasentri_schema::MachineStatus;
+use lunasentri_schema::api::{
+    CreateMachine, ErrorBody, Latest, Machine, MachineWithKey, MetricSeries, UpdateMachine,
+};
+use lunasentri_schema::protocol::API_KEY_PREFIX;
 use serde::Deserialize;
 
+use super::extract::{Json, Query};
 use super::{access, validation};
 use crate::actors::subscription_registry::{KeyRevoked, MachineCreated, MachineRemoved};
 use crate::auth::AuthUser;
@@ -28,17 +31,28 @@ pub struct ListParams {
 /// My machines (admins: `?all=true` for everyone's).
 #[utoipa::path(get, path = "/api/machines", tag = "machines", params(ListParams),
     responses((status = 200, body = [Machine]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-pub async fn list(state: State, user: AuthUser, q: web::Query<ListParams>) -> ApiResult<web::Json<Vec<Machine>>> {
+pub async fn list(
+    state: State,
+    user: AuthUser,
+    q: Query<ListParams>,
+) -> ApiResult<Json<Vec<Machine>>> {
     let everyone = q.all && user.is_admin();
     let rows = state
         .db(move |c| {
             if everyone {
-                access::audit(c, &user, "list_all_machines", "machine", None, String::new())?;
+                access::audit(
+                    c,
+                    &user,
+                    "list_all_machines",
+                    "machine",
+                    None,
+                    String::new(),
+                )?;
             }
             Ok(machines::list(c, (!everyone).then_some(user.id))?)
         })
         .await?;
-    Ok(web::Json(rows.iter().map(|m| m.to_api()).collect()))
+    Ok(Json(rows.iter().map(|m| m.to_api()).collect()))
 }
 
 /// A fresh key and what is stored of it.
@@ -52,7 +66,11 @@ fn new_key() -> (String, String, String) {
 /// Register a machine; the answer carries its API key, shown only this once.
 #[utoipa::path(post, path = "/api/machines", tag = "machines", request_body = CreateMachine,
     responses((status = 201, body = MachineWithKey), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-pub async fn create(state: State, user: AuthUser, body: web::Json<CreateMachine>) -> ApiResult<HttpResponse> {
+pub async fn create(
+    state: State,
+    user: AuthUser,
+    body: Json<CreateMachine>,
+) -> ApiResult<HttpResponse> {
     let name = validation::name("name", &body.name)?;
     let (key, hash, prefix) = new_key();
     let owner = user.id;
@@ -70,19 +88,27 @@ pub async fn create(state: State, user: AuthUser, body: web::Json<CreateMachine>
             Ok(machines::insert(c, &new)?)
         })
         .await?;
-    state.live.registry.do_send(MachineCreated { machine_id: row.id, owner_id: row.owner_id });
+    state.live.registry.do_send(MachineCreated {
+        machine_id: row.id,
+        owner_id: row.owner_id,
+    });
     tracing::info!(machine_id = row.id, user_id = owner, "machine registered");
-    Ok(HttpResponse::Created().json(MachineWithKey { machine: row.to_api(), api_key: key }))
+    Ok(HttpResponse::Created().json(MachineWithKey {
+        machine: row.to_api(),
+        api_key: key,
+    }))
 }
 
 /// One machine.
 #[utoipa::path(get, path = "/api/machines/{id}", tag = "machines",
     params(("id" = i64, Path, description = "Machine id")),
     responses((status = 200, body = Machine), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get(state: State, user: AuthUser, id: web::Path<i64>) -> ApiResult<web::Json<Machine>> {
+pub async fn get(state: State, user: AuthUser, id: web::Path<i64>) -> ApiResult<Json<Machine>> {
     let id = id.into_inner();
-    let row = state.db(move |c| access::machine(c, &user, id, "admin_read_machine")).await?;
-    Ok(web::Json(row.to_api()))
+    let row = state
+        .db(move |c| access::machine(c, &user, id, "admin_read_machine"))
+        .await?;
+    Ok(Json(row.to_api()))
 }
 
 /// Rename a machine.
@@ -90,7 +116,12 @@ pub async fn get(state: State, user: AuthUser, id: web::Path<i64>) -> ApiResult<
     params(("id" = i64, Path, description = "Machine id")),
     responses((status = 200, body = Machine), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody)))]
-pub async fn update(state: State, user: AuthUser, id: web::Path<i64>, body: web::Json<UpdateMachine>) -> ApiResult<web::Json<Machine>> {
+pub async fn update(
+    state: State,
+    user: AuthUser,
+    id: web::Path<i64>,
+    body: Json<UpdateMachine>,
+) -> ApiResult<Json<Machine>> {
     let id = id.into_inner();
     let name = validation::name("name", &body.name)?;
     let row = state
@@ -100,7 +131,7 @@ pub async fn update(state: State, user: AuthUser, id: web::Path<i64>, body: web:
             machines::by_id(c, id)?.ok_or(ApiError::NotFound("machine"))
         })
         .await?;
-    Ok(web::Json(row.to_api()))
+    Ok(Json(row.to_api()))
 }
 
 /// Delete a machine and all its data; its agent is disconnected at once.
@@ -115,7 +146,10 @@ pub async fn delete(state: State, user: AuthUser, id: web::Path<i64>) -> ApiResu
             Ok(machines::delete(c, id)?)
         })
         .await?;
-    state.live.registry.do_send(MachineRemoved { machine_id: id });
+    state
+        .live
+        .registry
+        .do_send(MachineRemoved { machine_id: id });
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -123,7 +157,11 @@ pub async fn delete(state: State, user: AuthUser, id: web::Path<i64>) -> ApiResu
 #[utoipa::path(post, path = "/api/machines/{id}/rotate-key", tag = "machines",
     params(("id" = i64, Path, description = "Machine id")),
     responses((status = 200, body = MachineWithKey), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn rotate_key(state: State, user: AuthUser, id: web::Path<i64>) -> ApiResult<web::Json<MachineWithKey>> {
+pub async fn rotate_key(
+    state: State,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> ApiResult<Json<MachineWithKey>> {
     let id = id.into_inner();
     let (key, hash, prefix) = new_key();
     let row = state
@@ -134,14 +172,21 @@ pub async fn rotate_key(state: State, user: AuthUser, id: web::Path<i64>) -> Api
         })
         .await?;
     state.live.registry.do_send(KeyRevoked { machine_id: id });
-    Ok(web::Json(MachineWithKey { machine: row.to_api(), api_key: key }))
+    Ok(Json(MachineWithKey {
+        machine: row.to_api(),
+        api_key: key,
+    }))
 }
 
 /// Revoke the machine's key without issuing a new one.
 #[utoipa::path(post, path = "/api/machines/{id}/revoke-key", tag = "machines",
     params(("id" = i64, Path, description = "Machine id")),
     responses((status = 200, body = Machine), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn revoke_key(state: State, user: AuthUser, id: web::Path<i64>) -> ApiResult<web::Json<Machine>> {
+pub async fn revoke_key(
+    state: State,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> ApiResult<Json<Machine>> {
     let id = id.into_inner();
     let row = state
         .db(move |c| {
@@ -151,14 +196,14 @@ pub async fn revoke_key(state: State, user: AuthUser, id: web::Path<i64>) -> Api
         })
         .await?;
     state.live.registry.do_send(KeyRevoked { machine_id: id });
-    Ok(web::Json(row.to_api()))
+    Ok(Json(row.to_api()))
 }
 
 /// The newest stored sample and current status.
 #[utoipa::path(get, path = "/api/machines/{id}/latest", tag = "metrics",
     params(("id" = i64, Path, description = "Machine id")),
     responses((status = 200, body = Latest), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn latest(state: State, user: AuthUser, id: web::Path<i64>) -> ApiResult<web::Json<Latest>> {
+pub async fn latest(state: State, user: AuthUser, id: web::Path<i64>) -> ApiResult<Json<Latest>> {
     let id = id.into_inner();
     let out = state
         .db(move |c| {
@@ -172,7 +217,7 @@ pub async fn latest(state: State, user: AuthUser, id: web::Path<i64>) -> ApiResu
             })
         })
         .await?;
-    Ok(web::Json(out))
+    Ok(Json(out))
 }
 
 /// History as time buckets with avg/min/max per scalar.
@@ -180,7 +225,12 @@ pub async fn latest(state: State, user: AuthUser, id: web::Path<i64>) -> ApiResu
     params(("id" = i64, Path, description = "Machine id"), query::RangeParams),
     responses((status = 200, body = MetricSeries), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody)))]
-pub async fn history(state: State, user: AuthUser, id: web::Path<i64>, q: web::Query<query::RangeParams>) -> ApiResult<web::Json<MetricSeries>> {
+pub async fn history(
+    state: State,
+    user: AuthUser,
+    id: web::Path<i64>,
+    q: Query<query::RangeParams>,
+) -> ApiResult<Json<MetricSeries>> {
     let id = id.into_inner();
     let range = q.into_inner().resolve(now_ms())?;
     let out = state
@@ -190,5 +240,5 @@ pub async fn history(state: State, user: AuthUser, id: web::Path<i64>, q: web::Q
             Ok(query::bucket(id, &range, &rows))
         })
         .await?;
-    Ok(web::Json(out))
+    Ok(Json(out))
 }

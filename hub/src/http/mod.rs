@@ -9,6 +9,7 @@ pub mod agent;
 pub mod auth;
 pub mod enrollment;
 pub mod errors;
+pub mod extract;
 pub mod live;
 pub mod machines;
 pub mod openapi;
@@ -17,30 +18,10 @@ pub mod ui;
 pub mod users;
 pub mod validation;
 
-use actix_web::{HttpRequest, error::JsonPayloadError, error::QueryPayloadError, web};
+use actix_web::{HttpRequest, web};
 use lunasentri_schema::protocol::MAX_BATCH_BYTES;
 
 use crate::error::ApiError;
-
-/// Largest JSON body of the REST API.
-const MAX_JSON: usize = 64 * 1024;
-
-fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
-    let e = match &err {
-        JsonPayloadError::OverflowKnownLength { length, limit } => {
-            ApiError::PayloadTooLarge(format!("body: {length} bytes exceeds the limit of {limit}"))
-        }
-        JsonPayloadError::Overflow { limit } => ApiError::PayloadTooLarge(format!("body: exceeds the limit of {limit} bytes")),
-        JsonPayloadError::ContentType => ApiError::BadRequest("body: Content-Type must be application/json".into()),
-        JsonPayloadError::Deserialize(d) => ApiError::BadRequest(format!("body: {d}")),
-        other => ApiError::BadRequest(format!("body: {other}")),
-    };
-    e.into()
-}
-
-fn query_error(err: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
-    ApiError::BadRequest(format!("query: {err}")).into()
-}
 
 fn path_error(err: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
     ApiError::BadRequest(format!("path: {err}")).into()
@@ -48,9 +29,7 @@ fn path_error(err: actix_web::error::PathError, _: &HttpRequest) -> actix_web::E
 
 /// Mounts every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::JsonConfig::default().limit(MAX_JSON).error_handler(json_error))
-        .app_data(web::QueryConfig::default().error_handler(query_error))
-        .app_data(web::PathConfig::default().error_handler(path_error))
+    cfg.app_data(web::PathConfig::default().error_handler(path_error))
         .app_data(web::PayloadConfig::default().limit(MAX_BATCH_BYTES))
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
@@ -81,13 +60,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/machines/{id}", web::get().to(machines::get))
                 .route("/machines/{id}", web::patch().to(machines::update))
                 .route("/machines/{id}", web::delete().to(machines::delete))
-                .route("/machines/{id}/rotate-key", web::post().to(machines::rotate_key))
-                .route("/machines/{id}/revoke-key", web::post().to(machines::revoke_key))
+                .route(
+                    "/machines/{id}/rotate-key",
+                    web::post().to(machines::rotate_key),
+                )
+                .route(
+                    "/machines/{id}/revoke-key",
+                    web::post().to(machines::revoke_key),
+                )
                 .route("/machines/{id}/latest", web::get().to(machines::latest))
                 .route("/machines/{id}/metrics", web::get().to(machines::history))
                 .route("/enrollment-tokens", web::get().to(enrollment::list))
                 .route("/enrollment-tokens", web::post().to(enrollment::create))
-                .route("/enrollment-tokens/{id}", web::delete().to(enrollment::delete))
+                .route(
+                    "/enrollment-tokens/{id}",
+                    web::delete().to(enrollment::delete),
+                )
                 .route("/admin/audit-log", web::get().to(admin::audit_log)),
         )
         .default_service(web::to(ui::fallback));

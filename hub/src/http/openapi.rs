@@ -7,16 +7,27 @@ use lunasentri_schema::{agent, api, live, sample};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, agent as agent_http, auth, enrollment, live as live_http, machines, ops, users};
+use super::{
+    admin, agent as agent_http, auth, enrollment, live as live_http, machines, ops, users,
+};
 
 struct Security;
 
 impl Modify for Security {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         let c = doc.components.get_or_insert_with(Default::default);
-        c.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("lunasentri_session"))));
-        c.add_security_scheme("api_key", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
-        c.add_security_scheme("enrollment_token", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        c.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("lunasentri_session"))),
+        );
+        c.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        c.add_security_scheme(
+            "enrollment_token",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
     }
 }
 
@@ -53,5 +64,7 @@ pub fn json() -> String {
 
 /// `GET /api/openapi.json`.
 pub async fn serve() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(json())
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(json())
 }

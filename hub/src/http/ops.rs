@@ -19,11 +19,15 @@ pub async fn healthz() -> HttpResponse {
 pub async fn readyz(state: State) -> ApiResult<HttpResponse> {
     state
         .db(|c| {
-            diesel::sql_query("SELECT 1").execute(c).map_err(|e| ApiError::Unavailable(e.to_string()))?;
+            diesel::sql_query("SELECT 1")
+                .execute(c)
+                .map_err(|e| ApiError::Unavailable(e.to_string()))?;
             Ok(())
         })
         .await?;
-    Ok(HttpResponse::Ok().content_type("text/plain").body("ready\n"))
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain")
+        .body("ready\n"))
 }
 
 /// Prometheus text exposition of the hub's own metrics.
@@ -33,4 +37,3 @@ pub async fn metrics(state: State) -> HttpResponse {
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .body(state.metrics.encode())
 }
-

@@ -25,7 +25,11 @@ const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>LunaSentri</t
 npm run build</code>) and reload. The REST API is at <a href=\"/api/openapi.json\">/api/openapi.json</a>.</p>";
 
 fn mime_for(path: &str) -> &'static str {
-    match Path::new(path).extension().and_then(|e| e.to_str()).unwrap_or("") {
+    match Path::new(path)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+    {
         "html" => "text/html; charset=utf-8",
         "js" | "mjs" => "text/javascript; charset=utf-8",
         "css" => "text/css; charset=utf-8",
@@ -42,7 +46,9 @@ fn mime_for(path: &str) -> &'static str {
 /// A relative path without `..`, or `None`.
 fn safe_relative(path: &str) -> Option<PathBuf> {
     let p = Path::new(path.trim_start_matches('/'));
-    p.components().all(|c| matches!(c, Component::Normal(_))).then(|| p.to_path_buf())
+    p.components()
+        .all(|c| matches!(c, Component::Normal(_)))
+        .then(|| p.to_path_buf())
 }
 
 fn load(dir: Option<&Path>, rel: &str) -> Option<Vec<u8>> {
@@ -55,8 +61,15 @@ fn load(dir: Option<&Path>, rel: &str) -> Option<Vec<u8>> {
 
 fn file_response(path: &str, body: Vec<u8>) -> HttpResponse {
     // Vite puts content hashes in names under assets/: cache those forever.
-    let cache = if path.starts_with("assets/") { "public, max-age=31536000, immutable" } else { "no-cache" };
-    HttpResponse::Ok().insert_header((CONTENT_TYPE, mime_for(path))).insert_header((CACHE_CONTROL, cache)).body(body)
+    let cache = if path.starts_with("assets/") {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, mime_for(path)))
+        .insert_header((CACHE_CONTROL, cache))
+        .body(body)
 }
 
 /// Everything no route matched: API paths get a JSON 404, the rest is the dashboard.
@@ -77,24 +90,37 @@ pub async fn fallback(state: State, req: HttpRequest) -> Result<HttpResponse, Ap
     }
     match load(dir.as_deref(), "index.html") {
         Some(body) => Ok(file_response("index.html", body)),
-        None => Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(NOT_BUILT)),
+        None => Ok(HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(NOT_BUILT)),
     }
 }
 
 /// `GET /install.sh`: the agent installer.
 pub async fn install_sh() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/x-shellscript; charset=utf-8").insert_header((CACHE_CONTROL, "no-cache")).body(INSTALL_SH)
+    HttpResponse::Ok()
+        .content_type("text/x-shellscript; charset=utf-8")
+        .insert_header((CACHE_CONTROL, "no-cache"))
+        .body(INSTALL_SH)
 }
 
 /// `GET /downloads/lunasentri-agent-{os}-{arch}`: the agent binary this hub ships.
 /// The hub serves the agent built for its own platform, found beside its executable.
 pub async fn download(name: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let own = format!("lunasentri-agent-{}-{}", std::env::consts::OS, std::env::consts::ARCH);
+    let own = format!(
+        "lunasentri-agent-{}-{}",
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    );
     if *name != own {
         return Err(ApiError::NotFound("agent binary for that platform"));
     }
     let exe = std::env::current_exe().map_err(|e| ApiError::Internal(e.to_string()))?;
     let path = exe.with_file_name("lunasentri-agent");
-    let body = web::block(move || std::fs::read(path)).await?.map_err(|_| ApiError::NotFound("agent binary"))?;
-    Ok(HttpResponse::Ok().content_type("application/octet-stream").body(body))
+    let body = web::block(move || std::fs::read(path))
+        .await?
+        .map_err(|_| ApiError::NotFound("agent binary"))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/octet-stream")
+        .body(body))
 }

@@ -3,6 +3,7 @@
 use actix_web::{HttpResponse, web};
 use lunasentri_schema::api::{CreateUser, ErrorBody, Role, UpdateUser, User};
 
+use super::extract::Json;
 use super::{access, validation};
 use crate::actors::subscription_registry::{EndUserSessions, RoleChanged, UserRemoved};
 use crate::auth::AuthUser;
@@ -13,39 +14,65 @@ use crate::state::State;
 
 /// Admin-only item endpoints answer 404 to everyone else, like any foreign resource.
 fn admin_or_404(user: &AuthUser) -> ApiResult<()> {
-    if user.is_admin() { Ok(()) } else { Err(ApiError::NotFound("user")) }
+    if user.is_admin() {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound("user"))
+    }
 }
 
 /// All users.
 #[utoipa::path(get, path = "/api/users", tag = "users",
     responses((status = 200, body = [User]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn list(state: State, user: AuthUser) -> ApiResult<web::Json<Vec<User>>> {
+pub async fn list(state: State, user: AuthUser) -> ApiResult<Json<Vec<User>>> {
     user.require_admin()?;
     let rows = state.db(|c| Ok(users::list(c)?)).await?;
-    Ok(web::Json(rows.iter().map(|u| u.to_api()).collect()))
+    Ok(Json(rows.iter().map(|u| u.to_api()).collect()))
 }
 
 /// Create a user.
 #[utoipa::path(post, path = "/api/users", tag = "users", request_body = CreateUser,
     responses((status = 201, body = User), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn create(state: State, user: AuthUser, body: web::Json<CreateUser>) -> ApiResult<HttpResponse> {
+pub async fn create(
+    state: State,
+    user: AuthUser,
+    body: Json<CreateUser>,
+) -> ApiResult<HttpResponse> {
     user.require_admin()?;
-    let CreateUser { email, password, role } = body.into_inner();
+    let CreateUser {
+        email,
+        password,
+        role,
+    } = body.into_inner();
     let email = validation::email(&email)?;
     validation::password("password", &password)?;
     let admin = user.clone();
     let row = state
         .db(move |c| {
             if users::by_email(c, &email)?.is_some() {
-                return Err(ApiError::Conflict(format!("email: {email} is already registered")));
+                return Err(ApiError::Conflict(format!(
+                    "email: {email} is already registered"
+                )));
             }
             let hash = hash_password(&password).map_err(ApiError::Internal)?;
             let row = users::insert(
                 c,
-                &users::NewUser { email: &email, password_hash: &hash, role: role.as_str(), created_at: now_ms() },
+                &users::NewUser {
+                    email: &email,
+                    password_hash: &hash,
+                    role: role.as_str(),
+                    created_at: now_ms(),
+                },
             )?;
-            access::audit(c, &admin, "create_user", "user", Some(row.id), row.email.clone())?;
+            access::audit(
+                c,
+                &admin,
+                "create_user",
+                "user",
+                Some(row.id),
+                row.email.clone(),
+            )?;
             Ok(row)
         })
         .await?;
@@ -57,10 +84,19 @@ pub async fn create(state: State, user: AuthUser, body: web::Json<CreateUser>) -
     params(("id" = i64, Path, description = "User id")),
     responses((status = 200, body = User), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn update(state: State, user: AuthUser, id: web::Path<i64>, body: web::Json<UpdateUser>) -> ApiResult<web::Json<User>> {
+pub async fn update(
+    state: State,
+    user: AuthUser,
+    id: web::Path<i64>,
+    body: Json<UpdateUser>,
+) -> ApiResult<Json<User>> {
     admin_or_404(&user)?;
     let id = id.into_inner();
-    let UpdateUser { email, role, password } = body.into_inner();
+    let UpdateUser {
+        email,
+        role,
+        password,
+    } = body.into_inner();
     let email = email.as_deref().map(validation::email).transpose()?;
     if let Some(p) = &password {
         validation::password("password", p)?;
@@ -75,10 +111,17 @@ pub async fn update(state: State, user: AuthUser, id: web::Path<i64>, body: web:
                 if let Some(e) = &email
                     && users::by_email(c, e)?.is_some_and(|u| u.id != id)
                 {
-                    return Err(ApiError::Conflict(format!("email: {e} is already registered")));
+                    return Err(ApiError::Conflict(format!(
+                        "email: {e} is already registered"
+                    )));
                 }
-                if role == Some(Role::User) && before.role() == Role::Admin && users::count_admins(c)? <= 1 {
-                    return Err(ApiError::Conflict("role: the last admin cannot be demoted".into()));
+                if role == Some(Role::User)
+                    && before.role() == Role::Admin
+                    && users::count_admins(c)? <= 1
+                {
+                    return Err(ApiError::Conflict(
+                        "role: the last admin cannot be demoted".into(),
+                    ));
                 }
                 if let Some(e) = &email {
                     users::set_email(c, id, e)?;
@@ -99,12 +142,19 @@ pub async fn update(state: State, user: AuthUser, id: web::Path<i64>, body: web:
         })
         .await?;
     if role_changed {
-        state.live.registry.do_send(RoleChanged { user_id: id, is_admin: row.role() == Role::Admin });
+        state.live.registry.do_send(RoleChanged {
+            user_id: id,
+            is_admin: row.role() == Role::Admin,
+        });
     }
     if password_reset {
-        state.live.registry.do_send(EndUserSessions { user_id: id, keep_auth_session: None, reason: "password reset" });
+        state.live.registry.do_send(EndUserSessions {
+            user_id: id,
+            keep_auth_session: None,
+            reason: "password reset",
+        });
     }
-    Ok(web::Json(row.to_api()))
+    Ok(Json(row.to_api()))
 }
 
 /// Delete a user and everything they own.
@@ -115,7 +165,9 @@ pub async fn delete(state: State, user: AuthUser, id: web::Path<i64>) -> ApiResu
     admin_or_404(&user)?;
     let id = id.into_inner();
     if id == user.id {
-        return Err(ApiError::Conflict("id: you cannot delete your own account here; use DELETE /api/me".into()));
+        return Err(ApiError::Conflict(
+            "id: you cannot delete your own account here; use DELETE /api/me".into(),
+        ));
     }
     let admin = user.clone();
     state
@@ -124,7 +176,9 @@ pub async fn delete(state: State, user: AuthUser, id: web::Path<i64>) -> ApiResu
             c.transaction::<_, ApiError, _>(|c| {
                 let target = users::by_id(c, id)?.ok_or(ApiError::NotFound("user"))?;
                 if target.role() == Role::Admin && users::count_admins(c)? <= 1 {
-                    return Err(ApiError::Conflict("the last admin cannot be deleted".into()));
+                    return Err(ApiError::Conflict(
+                        "the last admin cannot be deleted".into(),
+                    ));
                 }
                 users::delete(c, id)?;
                 access::audit(c, &admin, "delete_user", "user", Some(id), target.email)?;

@@ -15,10 +15,16 @@ pub fn name(field: &str, raw: &str) -> Result<String, ApiError> {
         return Err(ApiError::field(field, "must not be empty"));
     }
     if n.chars().count() > MAX_NAME {
-        return Err(ApiError::field(field, format!("must be at most {MAX_NAME} characters")));
+        return Err(ApiError::field(
+            field,
+            format!("must be at most {MAX_NAME} characters"),
+        ));
     }
     if n.chars().any(char::is_control) {
-        return Err(ApiError::field(field, "must not contain control characters"));
+        return Err(ApiError::field(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(n.to_owned())
 }
@@ -28,18 +34,29 @@ pub fn email(raw: &str) -> Result<String, ApiError> {
     let e = raw.trim().to_lowercase();
     let ok = e.len() <= MAX_EMAIL
         && !e.chars().any(|c| c.is_whitespace() || c.is_control())
-        && e.split_once('@').is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !b.contains('@'));
-    if ok { Ok(e) } else { Err(ApiError::field("email", "is not a valid e-mail address")) }
+        && e.split_once('@')
+            .is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !b.contains('@'));
+    if ok {
+        Ok(e)
+    } else {
+        Err(ApiError::field("email", "is not a valid e-mail address"))
+    }
 }
 
 /// A password of acceptable length.
 pub fn password(field: &str, p: &str) -> Result<(), ApiError> {
     let n = p.chars().count();
     if n < MIN_PASSWORD {
-        return Err(ApiError::field(field, format!("must be at least {MIN_PASSWORD} characters")));
+        return Err(ApiError::field(
+            field,
+            format!("must be at least {MIN_PASSWORD} characters"),
+        ));
     }
     if n > MAX_PASSWORD {
-        return Err(ApiError::field(field, format!("must be at most {MAX_PASSWORD} characters")));
+        return Err(ApiError::field(
+            field,
+            format!("must be at most {MAX_PASSWORD} characters"),
+        ));
     }
     Ok(())
 }
@@ -53,7 +70,12 @@ mod tests {
     fn checks() {
         assert_eq!(name("name", "  web-1 ").unwrap(), "web-1");
         assert!(name("name", "   ").is_err());
-        assert!(name("name", &"x".repeat(101)).unwrap_err().to_string().contains("name"));
+        assert!(
+            name("name", &"x".repeat(101))
+                .unwrap_err()
+                .to_string()
+                .contains("name")
+        );
         assert!(name("name", "a\u{7}b").is_err());
         assert_eq!(email(" Ann@Example.COM ").unwrap(), "ann@example.com");
         assert!(email("nope").is_err());

@@ -1,0 +1,327 @@
+//! The live pipeline end to end: agent → hub → browsers, with isolation, status,
+//! revocation, deletion and slow consumers.
+
+use std::time::{Duration, Instant};
+
+use lunasentri_hub::testing::{ADMIN_EMAIL, ADMIN_PASSWORD, TestDb, TestHub};
+use lunasentri_schema::protocol::close;
+use lunasentri_schema::sample::ProcSample;
+use lunasentri_schema::{AgentFrame, Hello, LiveFrame, MachineStatus};
+use reqwest::Method;
+
+use crate::common::{Client, TestAgent, TestBrowser, now_ms, sample};
+
+/// A sample reaches the owner's and the admin's dashboards and nobody else's; another
+/// user subscribing to it by id gets `not_found`, exactly as for a machine that does not exist.
+async fn samples_reach_only_allowed_browsers(db: &TestDb) {
+    let hub = TestHub::start(db);
+    let admin = Client::admin(&hub).await;
+    Client::new_user(&hub, &admin, "alice@example.com").await;
+    Client::new_user(&hub, &admin, "mallory@example.com").await;
+    let alice = Client::login(&hub, "alice@example.com", "user-password-1").await;
+    let m = alice.create_machine("alice-web").await;
+    let id = m.machine.id;
+
+    let mut owner = TestBrowser::connect(&hub, "alice@example.com", "user-password-1").await;
+    owner.subscribe(None).await;
+    let LiveFrame::Snapshot { machines } = owner.next().await else {
+        panic!("snapshot first")
+    };
+    assert_eq!(
+        machines.iter().map(|m| m.machine_id).collect::<Vec<_>>(),
+        vec![id]
+    );
+
+    let mut spy = TestBrowser::connect(&hub, "mallory@example.com", "user-password-1").await;
+    spy.subscribe(None).await;
+    let LiveFrame::Snapshot { machines } = spy.next().await else {
+        panic!("snapshot first")
+    };
+    assert!(
+        machines.is_empty(),
+        "another user's machine leaked into a snapshot"
+    );
+    spy.subscribe(Some(vec![id, 999_999])).await;
+    for _ in 0..2 {
+        match spy.next().await {
+            LiveFrame::Error {
+                code, machine_id, ..
+            } => {
+                assert_eq!(code, "not_found");
+                assert!(machine_id == Some(id) || machine_id == Some(999_999));
+            }
+            other => panic!("expected not_found, got {other:?}"),
+        }
+    }
+    assert_eq!(
+        spy.next().await,
+        LiveFrame::Snapshot { machines: vec![] },
+        "nothing was added"
+    );
+    let mut boss = TestBrowser::connect(&hub, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    boss.subscribe(Some(vec![id])).await;
+    assert!(matches!(boss.next().await, LiveFrame::Snapshot { .. }));
+
+    let mut agent = TestAgent::connect(&hub, &m.api_key).await;
+    agent
+        .send(&AgentFrame::Hello(Hello {
+            hostname: "web".into(),
+            interval_ms: 1000,
+            ..Hello::default()
+        }))
+        .await;
+    for seq in 1..=3 {
+        agent.send(&AgentFrame::Sample(sample(seq, now_ms()))).await;
+        for b in [&mut owner, &mut boss] {
+            let f = b.until(|f| matches!(f, LiveFrame::Sample { .. })).await;
+            let LiveFrame::Sample { machine_id, sample } = f else {
+                unreachable!()
+            };
+            assert_eq!((machine_id, sample.seq), (id, seq));
+        }
+        agent.wait_ack(seq).await;
+    }
+    // The spy got nothing at all after its errors: not samples, not status.
+    assert_eq!(spy.next_within(Duration::from_millis(300)).await, None);
+    let (_, audit) = admin.call(Method::GET, "/api/admin/audit-log", None).await;
+    assert!(
+        audit.to_string().contains("admin_live_subscribe"),
+        "admin watching alice's machine is audited"
+    );
+}
+
+/// Status goes online with the first sample and offline after 3 missed intervals
+/// (at least 15 s) of the hub's clock, pushed to watchers; the clock is moved, not slept.
+async fn offline_detection_with_controlled_clock(db: &TestDb) {
+    let hub = TestHub::builder(db).manual_clock().start();
+    let admin = Client::admin(&hub).await;
+    let m = admin.create_machine("clocked").await;
+    let mut browser = TestBrowser::connect(&hub, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    browser.subscribe(Some(vec![m.machine.id])).await;
+    let mut agent = TestAgent::connect(&hub, &m.api_key).await;
+    agent
+        .send(&AgentFrame::Hello(Hello {
+            interval_ms: 1000,
+            ..Hello::default()
+        }))
+        .await;
+    agent
+        .send(&AgentFrame::Sample(sample(1, hub.clock.now_ms())))
+        .await;
+    let online = browser
+        .until(|f| matches!(f, LiveFrame::Status { .. }))
+        .await;
+    assert!(
+        matches!(
+            online,
+            LiveFrame::Status {
+                status: MachineStatus::Online,
+                ..
+            }
+        ),
+        "{online:?}"
+    );
+    agent.wait_ack(1).await;
+    hub.clock.advance_ms(14_000);
+    assert_eq!(
+        status_within(&mut browser, Duration::from_millis(400)).await,
+        None,
+        "3 × 1 s interval is below the 15 s minimum: still online at 14 s"
+    );
+    hub.clock.advance_ms(2_000);
+    let offline = browser
+        .until(|f| matches!(f, LiveFrame::Status { .. }))
+        .await;
+    assert!(
+        matches!(
+            offline,
+            LiveFrame::Status {
+                status: MachineStatus::Offline,
+                ..
+            }
+        ),
+        "{offline:?}"
+    );
+    agent
+        .send(&AgentFrame::Sample(sample(2, hub.clock.now_ms())))
+        .await;
+    let back = browser
+        .until(|f| matches!(f, LiveFrame::Status { .. }))
+        .await;
+    assert!(matches!(
+        back,
+        LiveFrame::Status {
+            status: MachineStatus::Online,
+            ..
+        }
+    ));
+    let (_, row) = admin
+        .call(
+            Method::GET,
+            &format!("/api/machines/{}", m.machine.id),
+            None,
+        )
+        .await;
+    assert!(row["last_seen"].as_i64().is_some());
+}
+
+/// The next `status` frame within `wait`, skipping samples.
+async fn status_within(b: &mut TestBrowser, wait: Duration) -> Option<LiveFrame> {
+    while let Some(f) = b.next_within(wait).await {
+        if matches!(f, LiveFrame::Status { .. }) {
+            return Some(f);
+        }
+    }
+    None
+}
+
+/// Rotating the key disconnects the live agent with 4401 and the old key cannot reconnect.
+async fn rotation_disconnects_agent(db: &TestDb) {
+    let hub = TestHub::start(db);
+    let admin = Client::admin(&hub).await;
+    let m = admin.create_machine("rotating").await;
+    let mut agent = TestAgent::connect(&hub, &m.api_key).await;
+    agent.send(&AgentFrame::Sample(sample(1, now_ms()))).await;
+    agent.wait_ack(1).await;
+    admin
+        .call(
+            Method::POST,
+            &format!("/api/machines/{}/rotate-key", m.machine.id),
+            None,
+        )
+        .await;
+    let (_, code) = agent.expect_error_and_close().await;
+    assert_eq!(code, Some(close::KEY_REVOKED));
+    let refused = TestAgent::try_connect(&hub, &m.api_key, "1")
+        .await
+        .err()
+        .expect("old key refused");
+    assert_eq!(refused.0, 401);
+}
+
+/// Deleting a machine cuts its agent off and tells its watchers `not_found`.
+async fn deletion_ends_streams(db: &TestDb) {
+    let hub = TestHub::start(db);
+    let admin = Client::admin(&hub).await;
+    let m = admin.create_machine("doomed").await;
+    let mut browser = TestBrowser::connect(&hub, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    browser.subscribe(Some(vec![m.machine.id])).await;
+    let mut agent = TestAgent::connect(&hub, &m.api_key).await;
+    agent.send(&AgentFrame::Sample(sample(1, now_ms()))).await;
+    agent.wait_ack(1).await;
+    admin
+        .call(
+            Method::DELETE,
+            &format!("/api/machines/{}", m.machine.id),
+            None,
+        )
+        .await;
+    let (_, code) = agent.expect_error_and_close().await;
+    assert_eq!(code, Some(close::KEY_REVOKED));
+    let gone = browser
+        .until(|f| matches!(f, LiveFrame::Error { .. }))
+        .await;
+    assert!(
+        matches!(gone, LiveFrame::Error { ref code, machine_id: Some(_), .. } if code == "not_found")
+    );
+}
+
+/// A second connection with the same key replaces the first cleanly (close 4409).
+async fn second_connection_replaces_first(db: &TestDb) {
+    let hub = TestHub::start(db);
+    let admin = Client::admin(&hub).await;
+    let m = admin.create_machine("twice").await;
+    let mut first = TestAgent::connect(&hub, &m.api_key).await;
+    first.send(&AgentFrame::Sample(sample(1, now_ms()))).await;
+    first.wait_ack(1).await;
+    let mut second = TestAgent::connect(&hub, &m.api_key).await;
+    let (_, code) = first.expect_error_and_close().await;
+    assert_eq!(code, Some(close::REPLACED));
+    second
+        .send(&AgentFrame::Sample(sample(2, now_ms() + 1)))
+        .await;
+    second.wait_ack(2).await;
+}
+
+/// A browser that never reads neither delays another browser nor grows without bound:
+/// it loses its oldest frames and is told `lagged`.
+async fn slow_browser_does_not_slow_others(db: &TestDb) {
+    let hub = TestHub::builder(db)
+        .config(|c| {
+            c.limits.agent_frames_per_second = 100_000;
+            c.limits.browser_queue = 16;
+        })
+        .start();
+    let admin = Client::admin(&hub).await;
+    let m = admin.create_machine("busy").await;
+    let mut slow = TestBrowser::connect(&hub, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    slow.subscribe(Some(vec![m.machine.id])).await;
+    let mut fast = TestBrowser::connect(&hub, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    fast.subscribe(Some(vec![m.machine.id])).await;
+    assert!(matches!(fast.next().await, LiveFrame::Snapshot { .. }));
+    let mut agent = TestAgent::connect(&hub, &m.api_key).await;
+    let top: Vec<ProcSample> = (0..200)
+        .map(|i| ProcSample {
+            pid: i,
+            name: format!("process-with-a-long-name-{i:04}"),
+            cpu_pct: 1.0,
+            mem_bytes: 1,
+        })
+        .collect();
+    let n = 800u64;
+    let t0 = now_ms() - 10 * 60_000;
+    let mut worst = Duration::ZERO;
+    for seq in 1..=n {
+        let mut s = sample(seq, t0 + seq as i64 * 100);
+        s.top = top.clone();
+        let sent = Instant::now();
+        agent.send(&AgentFrame::Sample(s)).await;
+        let f = fast.until(|f| matches!(f, LiveFrame::Sample { .. })).await;
+        worst = worst.max(sent.elapsed());
+        let LiveFrame::Sample { sample, .. } = f else {
+            unreachable!()
+        };
+        assert_eq!(
+            sample.seq, seq,
+            "the fast browser saw every sample in order"
+        );
+    }
+    assert!(
+        worst < Duration::from_secs(2),
+        "fast browser was delayed by {worst:?}"
+    );
+    agent.wait_ack(n).await;
+    // Now the slow browser reads: it was told it lagged, and got fewer frames than sent.
+    let mut frames = 0;
+    let mut lagged = 0;
+    while let Some(f) = slow.next_within(Duration::from_millis(500)).await {
+        frames += 1;
+        if let LiveFrame::Lagged { dropped } = f {
+            lagged += dropped;
+        }
+    }
+    assert!(lagged > 0, "the slow browser was told it lagged");
+    assert!(
+        (frames as u64) < n,
+        "the slow browser's queue stayed bounded ({frames} frames)"
+    );
+    let metrics = reqwest::get(hub.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("lunasentri_frames_dropped_total"),
+        "{metrics}"
+    );
+}
+
+crate::on_both_backends!(
+    samples_reach_only_allowed_browsers,
+    offline_detection_with_controlled_clock,
+    rotation_disconnects_agent,
+    deletion_ends_streams,
+    second_connection_replaces_first,
+    slow_browser_does_not_slow_others,
+);

@@ -1,0 +1,12 @@
+//! Integration tests of the hub: each test starts a real hub on `127.0.0.1:0` with its
+//! own database and talks to it over real HTTP and WebSocket connections.
+
+mod agent_link;
+mod auth;
+mod bad_input;
+mod common;
+mod isolation;
+mod live;
+mod machines;
+mod ops;
+mod storage;

@@ -1,0 +1,69 @@
+//! Operations endpoints, the OpenAPI document and the dashboard fallback.
+
+use lunasentri_hub::testing::{TestDb, TestHub};
+use reqwest::StatusCode;
+
+/// `/healthz`, `/readyz` and `/metrics` answer; `/metrics` is Prometheus text.
+async fn ops_endpoints(db: &TestDb) {
+    let hub = TestHub::start(db);
+    assert_eq!(
+        reqwest::get(hub.url("/healthz")).await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        reqwest::get(hub.url("/readyz")).await.unwrap().status(),
+        StatusCode::OK
+    );
+    let text = reqwest::get(hub.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for name in [
+        "lunasentri_agents_connected",
+        "lunasentri_browser_sessions",
+        "lunasentri_samples_received_total",
+        "lunasentri_samples_persisted_total",
+        "lunasentri_writer_queue_depth",
+        "lunasentri_writer_flush_seconds_bucket",
+        "lunasentri_fanout_latency_seconds_bucket",
+    ] {
+        assert!(text.contains(name), "missing {name} in:\n{text}");
+    }
+}
+
+/// Non-API paths fall back to the dashboard (or the page explaining how to build it).
+async fn spa_fallback(db: &TestDb) {
+    let hub = TestHub::start(db);
+    let res = reqwest::get(hub.url("/machines/42")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let install = reqwest::get(hub.url("/install.sh")).await.unwrap();
+    assert_eq!(install.status(), StatusCode::OK);
+    assert!(install.text().await.unwrap().starts_with("#!"));
+    let traversal = reqwest::get(hub.url("/..%2F..%2FCargo.toml"))
+        .await
+        .unwrap();
+    assert!(!traversal.text().await.unwrap().contains("[workspace]"));
+}
+
+/// The committed `docs/api/openapi.json` is what the hub serves (regenerate with
+/// `make openapi` when this fails).
+#[test]
+fn committed_openapi_is_current() {
+    let served = lunasentri_hub::http::openapi::json();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/api/openapi.json");
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed.trim() == served.trim(),
+        "docs/api/openapi.json is stale: run `make openapi` and commit the result"
+    );
+}
+
+crate::on_both_backends!(ops_endpoints, spa_fallback);
