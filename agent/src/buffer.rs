@@ -36,11 +36,20 @@ struct Mark {
     last_seq: u64,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+/// A spool line: a mark (`{"acked":…`) or a sample.
 enum Line {
     Mark(Mark),
     Sample(Box<Sample>),
+}
+
+impl Line {
+    fn parse(text: &str) -> Option<Self> {
+        if text.starts_with("{\"acked\"") {
+            serde_json::from_str(text).ok().map(Line::Mark)
+        } else {
+            serde_json::from_str(text).ok().map(Line::Sample)
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -95,17 +104,17 @@ impl Buffer {
                     if line.trim().is_empty() {
                         continue;
                     }
-                    match serde_json::from_str::<Line>(&line) {
-                        Ok(Line::Mark(m)) => {
+                    match Line::parse(&line) {
+                        Some(Line::Mark(m)) => {
                             buf.acked = buf.acked.max(m.acked);
                             last_seq = Some(last_seq.unwrap_or(0).max(m.last_seq));
                         }
-                        Ok(Line::Sample(s)) => {
+                        Some(Line::Sample(s)) => {
                             last_seq = Some(last_seq.unwrap_or(0).max(s.seq));
                             buf.ring.push_back(*s);
                         }
                         // A torn last line after a crash or power loss.
-                        Err(_) => bad_lines += 1,
+                        None => bad_lines += 1,
                     }
                 }
             }

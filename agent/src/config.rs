@@ -3,7 +3,8 @@
 //!
 //! Precedence: flags > environment > file > defaults. Every value is checked at start;
 //! an error names the key, variable or flag it came from. Unknown keys in the file are
-//! errors, so a typo never silently falls back to a default.
+//! errors (with the line), so a typo never silently falls back to a default. The file
+//! is parsed by [`yaml`], a strict parser for the subset of YAML this file uses.
 //!
 //! | file key                    | environment                        | flag             | default  |
 //! |-----------------------------|------------------------------------|------------------|----------|
@@ -25,9 +26,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
-
 use crate::link::url::HubUrl;
+
+pub mod yaml;
 
 /// Default sampling interval.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
@@ -172,9 +173,8 @@ impl Default for Config {
     }
 }
 
-/// The YAML file, as written by the operator.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// The YAML file, as written by the operator. Every key is optional.
+#[derive(Debug, Default)]
 pub struct FileConfig {
     pub server: ServerSection,
     pub agent: AgentSection,
@@ -183,8 +183,7 @@ pub struct FileConfig {
 }
 
 /// `server:` — where the hub is and how to prove who we are.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Default)]
 pub struct ServerSection {
     /// Hub base URL, `https://hub.example.com` (`ws://`/`wss://` accepted too).
     pub url: Option<String>,
@@ -195,89 +194,116 @@ pub struct ServerSection {
 }
 
 /// `agent:` — what to sample and how often.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Default)]
 pub struct AgentSection {
     /// `5s`, `1s`, `500ms`, `1m`; a bare number is seconds.
-    pub interval: Option<Scalar>,
+    pub interval: Option<String>,
     pub machine_name: Option<String>,
     /// Top processes by CPU and by memory in each sample; 0 disables.
-    pub top_processes: Option<Scalar>,
+    pub top_processes: Option<String>,
     pub buffer: BufferSection,
 }
 
 /// `agent.buffer:` — unacked samples kept for replay.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Default)]
 pub struct BufferSection {
-    pub max_samples: Option<Scalar>,
+    pub max_samples: Option<String>,
     pub spool_path: Option<PathBuf>,
 }
 
 /// `logging:`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Default)]
 pub struct LoggingSection {
     /// `error`, `warn`, `info`, `debug` or `trace`.
     pub level: Option<String>,
 }
 
 /// `link:` — transport choices.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Default)]
 pub struct LinkSection {
     /// `auto`, `always` or `never`.
     pub http_fallback: Option<String>,
-    /// Allow plain `http`/`ws` to a host that is not loopback.
-    pub allow_insecure: Option<bool>,
+    /// `true` allows plain `http`/`ws` to a host that is not loopback.
+    pub allow_insecure: Option<String>,
 }
 
-/// A YAML scalar kept as text, so that `interval: 5`, `interval: 5s` and
-/// `top_processes: -3` all reach validation, which names the key in its error.
-#[derive(Debug, Clone)]
-pub struct Scalar(String);
-
-impl Scalar {
-    fn text(&self) -> String {
-        self.0.clone()
-    }
-}
-
-impl<'de> Deserialize<'de> for Scalar {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl serde::de::Visitor<'_> for V {
-            type Value = Scalar;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a number or a string")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_owned()))
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
+/// Every key the file may contain, and every section.
+const FILE_KEYS: &[&str] = &[
+    "server.url",
+    "server.api_key",
+    "server.api_key_file",
+    "agent.interval",
+    "agent.machine_name",
+    "agent.top_processes",
+    "agent.buffer.max_samples",
+    "agent.buffer.spool_path",
+    "logging.level",
+    "link.http_fallback",
+    "link.allow_insecure",
+];
+const FILE_SECTIONS: &[&str] = &["server", "agent", "agent.buffer", "logging", "link"];
 
 impl FileConfig {
     /// Parses YAML text; `path` is only used in messages.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        if text.trim().is_empty() {
-            return Ok(Self::default());
-        }
-        serde_saphyr::from_str(text).map_err(|e| ConfigError::Parse {
+        let fail = |line: usize, message: String| ConfigError::Parse {
             path: path.to_owned(),
-            message: e.to_string(),
-        })
+            message: format!("line {line}: {message}"),
+        };
+        let entries = yaml::parse(text).map_err(|e| fail(e.line, e.message))?;
+        let mut cfg = Self::default();
+        for e in entries {
+            let path = e.path.as_str();
+            let is_section_name = FILE_SECTIONS.contains(&path);
+            if !is_section_name && !FILE_KEYS.contains(&path) {
+                let parent = path.rsplit_once('.').map_or("", |(p, _)| p);
+                let siblings: Vec<&str> = FILE_KEYS
+                    .iter()
+                    .chain(FILE_SECTIONS)
+                    .filter(|k| k.rsplit_once('.').map_or("", |(p, _)| p) == parent)
+                    .copied()
+                    .collect();
+                return Err(fail(
+                    e.line,
+                    format!(
+                        "unknown key `{path}`; expected one of {}",
+                        siblings.join(", ")
+                    ),
+                ));
+            }
+            if is_section_name {
+                if e.value.is_some() {
+                    return Err(fail(
+                        e.line,
+                        format!(
+                            "`{path}` is a section: put its keys on the following lines, indented"
+                        ),
+                    ));
+                }
+                continue;
+            }
+            if e.is_section {
+                return Err(fail(
+                    e.line,
+                    format!("`{path}` takes a value, not a section"),
+                ));
+            }
+            let Some(v) = e.value else { continue };
+            match e.path.as_str() {
+                "server.url" => cfg.server.url = Some(v),
+                "server.api_key" => cfg.server.api_key = Some(v),
+                "server.api_key_file" => cfg.server.api_key_file = Some(PathBuf::from(v)),
+                "agent.interval" => cfg.agent.interval = Some(v),
+                "agent.machine_name" => cfg.agent.machine_name = Some(v),
+                "agent.top_processes" => cfg.agent.top_processes = Some(v),
+                "agent.buffer.max_samples" => cfg.agent.buffer.max_samples = Some(v),
+                "agent.buffer.spool_path" => cfg.agent.buffer.spool_path = Some(PathBuf::from(v)),
+                "logging.level" => cfg.logging.level = Some(v),
+                "link.http_fallback" => cfg.link.http_fallback = Some(v),
+                _ => cfg.link.allow_insecure = Some(v),
+            }
+        }
+        Ok(cfg)
     }
 
     /// Reads and parses a config file.
@@ -435,10 +461,7 @@ pub fn resolve(
     if let Some(p) = pick(
         (flags.interval, "--interval"),
         (env.interval, &env_name("INTERVAL")),
-        (
-            file.agent.interval.map(|s| s.text()),
-            in_file("agent.interval"),
-        ),
+        (file.agent.interval, in_file("agent.interval")),
     ) {
         let d = parse_duration(&p.value).map_err(|m| invalid(&p.source, m))?;
         if !(MIN_INTERVAL..=MAX_INTERVAL).contains(&d) {
@@ -462,10 +485,7 @@ pub fn resolve(
     if let Some(p) = pick(
         (flags.top_processes, "--top-processes"),
         (env.top_processes, &env_name("TOP_PROCESSES")),
-        (
-            file.agent.top_processes.map(|s| s.text()),
-            in_file("agent.top_processes"),
-        ),
+        (file.agent.top_processes, in_file("agent.top_processes")),
     ) {
         cfg.top_processes = parse_count(&p.value, 0, 100).map_err(|m| invalid(p.source, m))?;
     }
@@ -474,7 +494,7 @@ pub fn resolve(
         (flags.buffer_max_samples, "--buffer-max-samples"),
         (env.buffer_max_samples, &env_name("BUFFER_MAX_SAMPLES")),
         (
-            file.agent.buffer.max_samples.map(|s| s.text()),
+            file.agent.buffer.max_samples,
             in_file("agent.buffer.max_samples"),
         ),
     ) {
@@ -722,10 +742,22 @@ mod tests {
         }
     }
 
-    /// A wrong type is a parse error, not a silent default.
+    /// A wrong type is an error naming the key, not a silent default.
     #[test]
     fn wrong_type_is_an_error() {
-        assert!(file("link:\n  allow_insecure: maybe\n").is_err());
+        let err = resolve_yaml("link:\n  allow_insecure: maybe\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("link.allow_insecure"), "{err}");
+        let err = file("server: https://x\n").unwrap_err().to_string();
+        assert!(err.contains("line 1") && err.contains("section"), "{err}");
+        let err = file("server:\n  url:\n    deep: x\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 2") && err.contains("server.url"),
+            "{err}"
+        );
         assert!(file("server: [1, 2]\n").is_err());
     }
 

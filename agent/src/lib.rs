@@ -9,6 +9,7 @@
 //! - [`buffer`]: bounded ring of unacked samples, optional spool file, `seq` numbering.
 //! - [`link`]: the loop that samples and delivers: WebSocket (`link::ws`), HTTP fallback
 //!   (`link::http`), reconnect backoff, replay as `batch`.
+//! - [`log`]: the one-line-per-event stderr logger.
 //!
 //! The binary (`main.rs`) only parses flags, sets up logging and calls [`run`],
 //! [`once`] or [`check`]; tests call the same functions.
@@ -24,6 +25,7 @@ pub mod buffer;
 pub mod collector;
 pub mod config;
 pub mod link;
+pub mod log;
 
 use std::future::Future;
 use std::time::Duration;

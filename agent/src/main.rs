@@ -68,12 +68,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
-        .with_max_level(config.log_level)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(false)
-        .init();
+    lunasentri_agent::log::StderrLogger::new(config.log_level).install();
 
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -70,7 +70,14 @@ pub fn tls_config() -> Result<Arc<ClientConfig>, String> {
                 .unwrap_or_default()
         ));
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    // TLS 1.3 with AES-GCM only: every TLS 1.3 server must support AES-128-GCM, and
+    // leaving ChaCha20 out keeps its code out of the binary.
+    let mut provider = rustls::crypto::ring::default_provider();
+    provider.cipher_suites = vec![
+        rustls::crypto::ring::cipher_suite::TLS13_AES_128_GCM_SHA256,
+        rustls::crypto::ring::cipher_suite::TLS13_AES_256_GCM_SHA384,
+    ];
+    let provider = Arc::new(provider);
     let cfg = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
