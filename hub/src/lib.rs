@@ -22,6 +22,7 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod live;
+pub mod local_host;
 pub mod query;
 pub mod state;
 pub mod telemetry;
@@ -71,6 +72,7 @@ pub struct Hub {
     pub server: actix_web::dev::Server,
     writer: Writer,
     writer_thread: std::thread::JoinHandle<()>,
+    local_agent: Option<local_host::LocalAgent>,
 }
 
 impl Hub {
@@ -78,6 +80,9 @@ impl Hub {
     /// the writer commit everything it accepted.
     pub async fn run(self) -> anyhow::Result<()> {
         let res = self.server.await;
+        if let Some(agent) = self.local_agent {
+            let _ = web::block(move || agent.stop()).await;
+        }
         self.writer.shutdown();
         let _ = web::block(move || self.writer_thread.join()).await;
         tracing::info!("hub stopped");
@@ -96,14 +101,24 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
     let (pool, backend) = db::connect(&config.database_url, config.db_pool_size)
         .with_context(|| format!("database {}", db::backend::redact(&config.database_url)))?;
     tracing::info!(backend = ?backend, "database ready");
-    let known = {
+    let (known, local_key) = {
         let mut conn = pool.get().context("database connection")?;
         db::bootstrap::ensure_admin(
             &mut conn,
             config.admin_email.as_deref(),
             config.admin_password.as_deref(),
         )?;
-        db::bootstrap::known_machines(&mut conn)?
+        let local_key = match (config.local_host_metrics, config.tls.is_some()) {
+            (true, false) => Some(local_host::prepare(&mut conn)?.2),
+            (true, true) => {
+                tracing::warn!(
+                    "local host metrics need a plain-HTTP agent link; off while TLS is on"
+                );
+                None
+            }
+            (false, _) => None,
+        };
+        (db::bootstrap::known_machines(&mut conn)?, local_key)
     };
     let metrics = Arc::new(HubMetrics::default());
     let (writer, writer_thread) =
@@ -169,19 +184,26 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
         Some(t) => server.listen_rustls_0_23(listener, t)?,
         None => server.listen(listener)?,
     };
-    let addr = server.addrs().first().copied();
-    if let Some(addr) = addr {
-        let scheme = if config.tls.is_some() {
-            "https"
-        } else {
-            "http"
-        };
-        tracing::info!("listening on {scheme}://{addr}");
-    }
+    let addr = server
+        .addrs()
+        .first()
+        .copied()
+        .context("the server has no address")?;
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    tracing::info!("listening on {scheme}://{addr}");
+    let server = server.run();
+    let local_agent = local_key
+        .map(|key| local_host::start(addr, key))
+        .transpose()?;
     Ok(Hub {
-        server: server.run(),
+        server,
         writer,
         writer_thread,
+        local_agent,
     })
 }
 

@@ -65,6 +65,9 @@ pub struct MachineSnapshot {
 }
 
 /// Hub → browser.
+// Frames are parsed, handled and dropped one at a time; boxing the sample would only
+// add an allocation per frame.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

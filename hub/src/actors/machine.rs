@@ -220,7 +220,7 @@ impl Handler<HelloReceived> for MachineActor {
         }
         let _ = self.writer.try_submit(WriteJob::Hello {
             machine_id: self.machine_id,
-            hello: msg.0,
+            hello: Box::new(msg.0),
         });
     }
 }

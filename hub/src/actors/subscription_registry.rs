@@ -217,6 +217,11 @@ pub struct KnownMachine {
     pub last_seen: Option<i64>,
 }
 
+/// Starts a MachineActor for a machine that reports over HTTP only:
+/// `(machine_id, owner_id, registry) -> (conn_id, actor)`.
+pub type SpawnMachine =
+    Box<dyn Fn(i64, i64, Addr<SubscriptionRegistry>) -> (u64, Addr<MachineActor>)>;
+
 /// The registry actor.
 pub struct SubscriptionRegistry {
     machines: HashMap<i64, MachineInfo>,
@@ -224,7 +229,7 @@ pub struct SubscriptionRegistry {
     writer: Writer,
     metrics: Arc<HubMetrics>,
     /// Builds a MachineActor for HTTP-only agents.
-    spawn_machine: Box<dyn Fn(i64, i64, Addr<SubscriptionRegistry>) -> (u64, Addr<MachineActor>)>,
+    spawn_machine: SpawnMachine,
 }
 
 impl SubscriptionRegistry {
@@ -232,9 +237,7 @@ impl SubscriptionRegistry {
         known: Vec<KnownMachine>,
         writer: Writer,
         metrics: Arc<HubMetrics>,
-        spawn_machine: Box<
-            dyn Fn(i64, i64, Addr<SubscriptionRegistry>) -> (u64, Addr<MachineActor>),
-        >,
+        spawn_machine: SpawnMachine,
     ) -> Self {
         let machines = known
             .into_iter()

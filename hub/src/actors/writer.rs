@@ -54,7 +54,7 @@ pub enum WriteJob {
     },
     Hello {
         machine_id: i64,
-        hello: Hello,
+        hello: Box<Hello>,
     },
     Status {
         machine_id: i64,

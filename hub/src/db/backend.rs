@@ -127,16 +127,15 @@ pub fn connect(url: &str, pool_size: u32) -> Result<(Pool, Backend), DbError> {
     let parsed = DbUrl::parse(url)?;
     match parsed.backend {
         Backend::Sqlite => {
-            if parsed.target != ":memory:" {
-                if let Some(dir) = Path::new(&parsed.target)
+            if parsed.target != ":memory:"
+                && let Some(dir) = Path::new(&parsed.target)
                     .parent()
                     .filter(|d| !d.as_os_str().is_empty())
-                {
-                    std::fs::create_dir_all(dir).map_err(|source| DbError::Dir {
-                        dir: dir.display().to_string(),
-                        source,
-                    })?;
-                }
+            {
+                std::fs::create_dir_all(dir).map_err(|source| DbError::Dir {
+                    dir: dir.display().to_string(),
+                    source,
+                })?;
             }
             let mut c = SqliteConnection::establish(&parsed.target)?;
             if parsed.target != ":memory:" {
@@ -168,6 +167,19 @@ pub fn connect(url: &str, pool_size: u32) -> Result<(Pool, Backend), DbError> {
     let mut conn = pool.get()?;
     super::migrate::run(&mut conn).map_err(|e| DbError::Migrate(e.to_string()))?;
     Ok((pool, parsed.backend))
+}
+
+/// Runs `$body` with `$c` bound to the concrete connection inside a [`DbConn`], for the
+/// few statements the multi-connection cannot express (`RETURNING`, `ON CONFLICT`).
+/// The body is written once and compiled for each backend.
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Sqlite($c) => $body,
+            $crate::db::DbConn::Pg($c) => $body,
+        }
+    };
 }
 
 #[cfg(test)]
@@ -211,17 +223,4 @@ mod tests {
             .to_string();
         assert!(err.contains("/proc/nope"), "{err}");
     }
-}
-
-/// Runs `$body` with `$c` bound to the concrete connection inside a [`DbConn`], for the
-/// few statements the multi-connection cannot express (`RETURNING`, `ON CONFLICT`).
-/// The body is written once and compiled for each backend.
-#[macro_export]
-macro_rules! on_backend {
-    ($conn:expr, $c:ident => $body:expr) => {
-        match $conn {
-            $crate::db::DbConn::Sqlite($c) => $body,
-            $crate::db::DbConn::Pg($c) => $body,
-        }
-    };
 }

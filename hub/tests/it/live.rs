@@ -317,6 +317,32 @@ async fn slow_browser_does_not_slow_others(db: &TestDb) {
     );
 }
 
+/// `--local-host-metrics` makes the hub's own host a machine of the first admin that
+/// reports real samples through the agent link.
+async fn local_host_metrics_report_this_host(db: &TestDb) {
+    let hub = TestHub::builder(db)
+        .config(|c| c.local_host_metrics = true)
+        .start();
+    let admin = Client::admin(&hub).await;
+    let (_, list) = admin.call(Method::GET, "/api/machines", None).await;
+    let m = &list.as_array().expect("list")[0];
+    assert!(m["name"].as_str().unwrap().ends_with("(hub)"), "{m}");
+    let id = m["id"].as_i64().unwrap();
+    let mut browser = TestBrowser::connect(&hub, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    browser.subscribe(Some(vec![id])).await;
+    let f = browser
+        .until(|f| matches!(f, LiveFrame::Sample { .. }))
+        .await;
+    let LiveFrame::Sample { sample, .. } = f else {
+        unreachable!()
+    };
+    assert!(
+        sample.mem_total_bytes > 0,
+        "a real sample of this host: {sample:?}"
+    );
+    assert!(!sample.cpus.is_empty());
+}
+
 crate::on_both_backends!(
     samples_reach_only_allowed_browsers,
     offline_detection_with_controlled_clock,
@@ -324,4 +350,5 @@ crate::on_both_backends!(
     deletion_ends_streams,
     second_connection_replaces_first,
     slow_browser_does_not_slow_others,
+    local_host_metrics_report_this_host,
 );
