@@ -106,6 +106,18 @@ class Fleet {
     before?.();
   }
 
+  /** Reads one machine again shortly after its agent connected (it reported new facts). */
+  private refreshSoon(id: number) {
+    setTimeout(() => {
+      api
+        .machine(id)
+        .then((m) => {
+          if (this.byId(id)) this.upsert(m);
+        })
+        .catch(() => {});
+    }, 1000);
+  }
+
   private queue(ev: MachineEvent) {
     this.pending.push(ev);
     if (this.flushTimer === null) this.flushTimer = setTimeout(() => this.flush(), FLUSH_MS);
@@ -137,6 +149,7 @@ class Fleet {
         v.spark.push(ev.sample);
         break;
       case 'status':
+        if (ev.status === 'online' && v.status !== 'online') this.refreshSoon(ev.machine_id);
         v.status = ev.status;
         if (ev.last_seen !== null) v.lastSeen = ev.last_seen;
         break;
