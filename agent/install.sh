@@ -48,7 +48,7 @@ detect_platform() {
   case $arch in
     x86_64 | amd64) arch=x86_64 ;;
     aarch64 | arm64) arch=aarch64 ;;
-    armv7l | armv7) arch=armv7 ;;
+    armv7l | armv7 | armhf) arch=arm ;;
     *) die "unsupported CPU architecture: $arch" ;;
   esac
   case $os in

@@ -1,5 +1,5 @@
-//! CPU: busy percentage in total and per core (sysinfo), plus iowait and steal from
-//! `/proc/stat` on Linux, where the kernel reports them.
+//! CPU: busy percentage in total and per core, iowait and steal: from `/proc/stat` on
+//! Linux, from sysinfo elsewhere.
 
 use sysinfo::System;
 
@@ -13,31 +13,34 @@ pub struct CpuReading {
 }
 
 /// Reads CPU usage since the previous call. The first call after start reports 0: usage
-/// is a difference of two readings.
+/// is a difference of two readings. On Linux everything comes from one read of
+/// `/proc/stat`; elsewhere from sysinfo (without iowait and steal).
 pub fn read(sys: &mut System, times: &mut CpuTimes) -> CpuReading {
+    if let Some(reading) = times.update() {
+        return reading;
+    }
     sys.refresh_cpu_usage();
-    let (iowait_pct, steal_pct) = times.update().unzip();
     CpuReading {
         total_pct: f64::from(sys.global_cpu_usage()),
         per_core_pct: sys.cpus().iter().map(|c| f64::from(c.usage())).collect(),
-        iowait_pct,
-        steal_pct,
+        iowait_pct: None,
+        steal_pct: None,
     }
 }
 
-/// The aggregate `cpu` line of `/proc/stat`, in clock ticks.
+/// One `cpu` line of `/proc/stat`, in clock ticks.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct StatLine {
     pub total: u64,
+    /// Idle and iowait: time the CPU did no work.
+    pub idle: u64,
     pub iowait: u64,
     pub steal: u64,
 }
 
-/// Parses the first (`cpu `) line of `/proc/stat`:
-/// `cpu user nice system idle iowait irq softirq steal guest guest_nice`.
-/// Guest time is already counted in user time, so it is not added to the total.
-pub fn parse_stat(text: &str) -> Option<StatLine> {
-    let line = text.lines().find(|l| l.starts_with("cpu "))?;
+/// Parses one `cpu…` line: `cpuN user nice system idle iowait irq softirq steal guest
+/// guest_nice`. Guest time is already counted in user time, so it is not added again.
+pub fn parse_line(line: &str) -> Option<StatLine> {
     let fields: Vec<u64> = line
         .split_whitespace()
         .skip(1)
@@ -50,12 +53,39 @@ pub fn parse_stat(text: &str) -> Option<StatLine> {
     let total = (0..8).map(get).fold(0u64, u64::saturating_add);
     Some(StatLine {
         total,
+        idle: get(3).saturating_add(get(4)),
         iowait: get(4),
         steal: get(7),
     })
 }
 
-/// Percentages of iowait and steal between two `/proc/stat` readings.
+/// Parses the aggregate line and the per-core lines of `/proc/stat`.
+pub fn parse_stat(text: &str) -> Option<(StatLine, Vec<StatLine>)> {
+    let mut total = None;
+    let mut cores = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("cpu ") {
+            total = parse_line(line);
+        } else if line.starts_with("cpu") {
+            cores.push(parse_line(line)?);
+        } else if total.is_some() {
+            break;
+        }
+    }
+    Some((total?, cores))
+}
+
+/// Busy percentage between two readings.
+pub fn busy_pct(prev: StatLine, cur: StatLine) -> f64 {
+    let total = cur.total.saturating_sub(prev.total);
+    if total == 0 {
+        return 0.0;
+    }
+    let idle = cur.idle.saturating_sub(prev.idle).min(total);
+    ((total - idle) as f64 / total as f64 * 100.0).clamp(0.0, 100.0)
+}
+
+/// Percentages of iowait and steal between two readings.
 pub fn iowait_steal_pct(prev: StatLine, cur: StatLine) -> Option<(f64, f64)> {
     let total = cur.total.checked_sub(prev.total)?;
     if total == 0 {
@@ -65,16 +95,16 @@ pub fn iowait_steal_pct(prev: StatLine, cur: StatLine) -> Option<(f64, f64)> {
     Some((pct(prev.iowait, cur.iowait), pct(prev.steal, cur.steal)))
 }
 
-/// Tracks `/proc/stat` between samples. On systems without it, reports nothing.
+/// Tracks `/proc/stat` between samples. Where it does not exist, reports nothing.
 #[derive(Debug, Default)]
 pub struct CpuTimes {
-    last: Option<StatLine>,
+    last: Option<(StatLine, Vec<StatLine>)>,
     unavailable: bool,
 }
 
 impl CpuTimes {
-    /// Reads `/proc/stat` and returns iowait and steal since the previous call.
-    pub fn update(&mut self) -> Option<(f64, f64)> {
+    /// Reads `/proc/stat` and returns usage since the previous call.
+    pub fn update(&mut self) -> Option<CpuReading> {
         if self.unavailable {
             return None;
         }
@@ -86,9 +116,28 @@ impl CpuTimes {
             self.unavailable = true;
             return None;
         };
-        let out = self.last.and_then(|prev| iowait_steal_pct(prev, cur));
+        let reading = match &self.last {
+            Some((prev_total, prev_cores)) => {
+                let (iowait, steal) = iowait_steal_pct(*prev_total, cur.0).unzip();
+                CpuReading {
+                    total_pct: busy_pct(*prev_total, cur.0),
+                    per_core_pct: cur
+                        .1
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| prev_cores.get(i).map_or(0.0, |p| busy_pct(*p, *c)))
+                        .collect(),
+                    iowait_pct: iowait,
+                    steal_pct: steal,
+                }
+            }
+            None => CpuReading {
+                per_core_pct: vec![0.0; cur.1.len()],
+                ..CpuReading::default()
+            },
+        };
         self.last = Some(cur);
-        out
+        Some(reading)
     }
 }
 
@@ -96,20 +145,47 @@ impl CpuTimes {
 mod tests {
     use super::*;
 
-    /// The aggregate line is parsed and guest time is not double counted.
+    /// The aggregate and per-core lines are parsed; guest time is not double counted.
     #[test]
     fn parses_proc_stat() {
-        let text = "cpu  100 0 50 800 30 0 0 20 5 0\ncpu0 50 0 25 400 15 0 0 10 0 0\n";
-        let s = parse_stat(text).unwrap();
+        let text = "cpu  100 0 50 800 30 0 0 20 5 0\ncpu0 50 0 25 400 15 0 0 10 0 0\n\
+                    cpu1 50 0 25 400 15 0 0 10 5 0\nintr 1 2 3\n";
+        let (total, cores) = parse_stat(text).unwrap();
         assert_eq!(
-            s,
+            total,
             StatLine {
                 total: 1000,
+                idle: 830,
                 iowait: 30,
                 steal: 20
             }
         );
+        assert_eq!(cores.len(), 2);
         assert!(parse_stat("intr 1 2 3").is_none());
+    }
+
+    /// Busy is everything but idle and iowait, over the ticks between readings.
+    #[test]
+    fn busy_percentage() {
+        let a = StatLine {
+            total: 1000,
+            idle: 800,
+            iowait: 0,
+            steal: 0,
+        };
+        let b = StatLine {
+            total: 1200,
+            idle: 950,
+            iowait: 0,
+            steal: 0,
+        };
+        assert_eq!(busy_pct(a, b), 25.0);
+        assert_eq!(busy_pct(a, a), 0.0);
+        assert_eq!(
+            busy_pct(b, a),
+            0.0,
+            "counters going backwards read as idle, not a spike"
+        );
     }
 
     /// iowait and steal are shares of the ticks between two readings.
@@ -117,11 +193,13 @@ mod tests {
     fn iowait_and_steal_percentages() {
         let a = StatLine {
             total: 1000,
+            idle: 0,
             iowait: 30,
             steal: 20,
         };
         let b = StatLine {
             total: 1200,
+            idle: 0,
             iowait: 50,
             steal: 30,
         };

@@ -67,11 +67,17 @@ pub struct DiskReading {
 }
 
 /// Reads filesystems; `rates` keeps the I/O counters of each device between samples.
-pub fn read(disks: &mut Disks, rates: &mut RateSet<2>, now: Instant) -> DiskReading {
-    disks.refresh_specifics(
-        true,
-        DiskRefreshKind::nothing().with_storage().with_io_usage(),
-    );
+/// With `rescan` the mount table is read again (new and removed mounts); otherwise only
+/// the known filesystems' space and I/O counters are refreshed.
+pub fn read(disks: &mut Disks, rates: &mut RateSet<2>, now: Instant, rescan: bool) -> DiskReading {
+    let kind = DiskRefreshKind::nothing().with_storage().with_io_usage();
+    if rescan {
+        disks.refresh_specifics(true, kind);
+    } else {
+        for d in disks.iter_mut() {
+            d.refresh_specifics(kind);
+        }
+    }
 
     // Device name -> index into `out`, to keep one mount per device.
     let mut by_device: HashMap<String, usize> = HashMap::new();

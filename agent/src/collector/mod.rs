@@ -13,10 +13,21 @@ pub mod procs;
 pub mod rate;
 pub mod temps;
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use lunasentri_schema::{Hello, Sample};
 use sysinfo::{Components, CpuRefreshKind, Disks, Networks, System};
+
+/// How often the process table is read for the top-process list. Reading every
+/// process's counters is the most expensive part of a sample; between reads, samples
+/// carry the latest list.
+pub const TOP_REFRESH: Duration = Duration::from_secs(15);
+/// How often the mount table is rescanned for new or removed filesystems.
+pub const MOUNT_RESCAN: Duration = Duration::from_secs(30);
+/// How often processes are counted (listing `/proc` is costly for the kernel).
+pub const PROCS_REFRESH: Duration = Duration::from_secs(5);
+/// How often temperature sensors are read (they change slowly).
+pub const TEMP_REFRESH: Duration = Duration::from_secs(5);
 
 /// The collector could not start.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +47,18 @@ pub struct Collector {
     disk_rates: rate::RateSet<2>,
     net_rates: rate::RateSet<2>,
     top_n: usize,
+    top: Vec<lunasentri_schema::sample::ProcSample>,
+    top_at: Option<Instant>,
+    mounts_at: Option<Instant>,
+    temps: Vec<lunasentri_schema::sample::TempSample>,
+    temps_at: Option<Instant>,
+    procs: u64,
+    procs_at: Option<Instant>,
+}
+
+/// Whether something refreshed at `last` is due again `every` after it.
+fn due(last: Option<Instant>, now: Instant, every: Duration) -> bool {
+    last.is_none_or(|t| now.saturating_duration_since(t) >= every)
 }
 
 impl Collector {
@@ -55,9 +78,18 @@ impl Collector {
             disk_rates: rate::RateSet::default(),
             net_rates: rate::RateSet::default(),
             top_n,
+            top: Vec::new(),
+            top_at: None,
+            mounts_at: None,
+            temps: Vec::new(),
+            temps_at: None,
+            procs: 0,
+            procs_at: None,
         };
-        // Baselines for CPU usage and counters.
+        // Baselines for CPU usage and counters; the first real sample reads the process
+        // table again, so its top list covers the first interval.
         collector.sample(0);
+        collector.top_at = None;
         Ok(collector)
     }
 
@@ -72,10 +104,25 @@ impl Collector {
         let ts = now_ms();
         let cpu = cpu::read(&mut self.sys, &mut self.cpu_times);
         let mem = memory::read(&mut self.sys);
-        let disk = disk::read(&mut self.disks, &mut self.disk_rates, now);
+        let rescan = due(self.mounts_at, now, MOUNT_RESCAN);
+        if rescan {
+            self.mounts_at = Some(now);
+        }
+        let disk = disk::read(&mut self.disks, &mut self.disk_rates, now, rescan);
         let net = network::read(&mut self.networks, &mut self.net_rates, now);
-        let temps = temps::read(&mut self.components);
-        let (procs, top) = procs::read(&mut self.sys, self.top_n);
+        if due(self.temps_at, now, TEMP_REFRESH) {
+            self.temps = temps::read(&mut self.components);
+            self.temps_at = Some(now);
+        }
+        if due(self.procs_at, now, PROCS_REFRESH) {
+            self.procs = procs::count(&mut self.sys);
+            self.procs_at = Some(now);
+        }
+        let procs = self.procs;
+        if self.top_n > 0 && due(self.top_at, now, TOP_REFRESH) {
+            self.top = procs::top_now(&mut self.sys, self.top_n);
+            self.top_at = Some(now);
+        }
         let load = System::load_average().unwrap_or(sysinfo::LoadAvg {
             one: 0.0,
             five: 0.0,
@@ -107,8 +154,8 @@ impl Collector {
             cpus: cpu.per_core_pct,
             disks: disk.disks,
             ifaces: net.ifaces,
-            temps,
-            top,
+            temps: self.temps.clone(),
+            top: self.top.clone(),
         };
         sanitize(&mut sample);
         sample

@@ -84,17 +84,32 @@ pub struct NetReading {
 }
 
 /// Reads interface counters; `rates` keeps them between samples.
+///
+/// On Linux the counters of every interface come from one read of `/proc/net/dev`;
+/// elsewhere from sysinfo.
 pub fn read(networks: &mut Networks, rates: &mut RateSet<2>, now: Instant) -> NetReading {
-    networks.refresh(true);
+    let counters = match std::fs::read_to_string("/proc/net/dev") {
+        Ok(text) => parse_proc_net_dev(&text),
+        Err(_) => {
+            networks.refresh(true);
+            networks
+                .iter()
+                .map(|(name, d)| {
+                    (
+                        name.to_string_lossy().into_owned(),
+                        d.total_received(),
+                        d.total_transmitted(),
+                    )
+                })
+                .collect()
+        }
+    };
     let mut reading = NetReading::default();
-    for (name, data) in networks.iter() {
-        let name = name.to_string_lossy();
+    for (name, rx, tx) in counters {
         let kind = classify(&name);
         if kind == IfaceKind::Skipped {
             continue;
         }
-        let rx = data.total_received();
-        let tx = data.total_transmitted();
         let [rx_bps, tx_bps] = rates.update(&name, [rx, tx], now);
         if kind == IfaceKind::Physical {
             reading.rx_bytes = reading.rx_bytes.saturating_add(rx);
@@ -103,7 +118,7 @@ pub fn read(networks: &mut Networks, rates: &mut RateSet<2>, now: Instant) -> Ne
             reading.tx_bps += tx_bps;
         }
         reading.ifaces.push(IfaceSample {
-            name: name.into_owned(),
+            name,
             rx_bytes: rx,
             tx_bytes: tx,
             rx_bps,
@@ -115,9 +130,39 @@ pub fn read(networks: &mut Networks, rates: &mut RateSet<2>, now: Instant) -> Ne
     reading
 }
 
+/// Parses `/proc/net/dev`: `name: rx_bytes rx_packets … (8 rx fields) tx_bytes …`.
+pub fn parse_proc_net_dev(text: &str) -> Vec<(String, u64, u64)> {
+    text.lines()
+        .filter_map(|line| {
+            let (name, fields) = line.split_once(':')?;
+            let f: Vec<u64> = fields
+                .split_whitespace()
+                .map_while(|v| v.parse().ok())
+                .collect();
+            (f.len() >= 9).then(|| (name.trim().to_owned(), f[0], f[8]))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `/proc/net/dev` yields each interface's received and sent bytes.
+    #[test]
+    fn parses_proc_net_dev() {
+        let text = "Inter-|   Receive                                                |  Transmit\n \
+                    face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets\n    \
+                    lo:  100 1 0 0 0 0 0 0  100 1 0 0 0 0 0 0\n  \
+                    eth0: 560939434 400000 0 0 0 0 0 0 1150865 9000 0 0 0 0 0 0\n";
+        assert_eq!(
+            parse_proc_net_dev(text),
+            vec![
+                ("lo".to_owned(), 100, 100),
+                ("eth0".to_owned(), 560_939_434, 1_150_865)
+            ]
+        );
+    }
 
     /// The documented filter rule: loopback and virtual plumbing skipped, tunnels apart.
     #[test]

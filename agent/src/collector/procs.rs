@@ -3,28 +3,27 @@
 use lunasentri_schema::sample::ProcSample;
 use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System};
 
-/// Counts processes and, when `top_n > 0`, lists the top consumers.
-///
-/// With `top_n == 0` the process table is not read at all where the OS lets us count
-/// processes more cheaply (Linux: the numeric entries of `/proc`).
-pub fn read(sys: &mut System, top_n: usize) -> (u64, Vec<ProcSample>) {
-    if top_n == 0
-        && let Some(count) = count_proc_dirs()
-    {
-        return (count, Vec::new());
+/// Counts processes. On Linux this only lists `/proc` (cheap); elsewhere it reads the
+/// process table.
+pub fn count(sys: &mut System) -> u64 {
+    if let Some(count) = count_proc_dirs() {
+        return count;
     }
-    let kind = if top_n == 0 {
-        ProcessRefreshKind::nothing()
-    } else {
-        ProcessRefreshKind::nothing().with_cpu().with_memory()
-    };
-    sys.refresh_processes_specifics(ProcessesToUpdate::All, true, kind);
-    let procs = sys.processes();
-    let count = procs.len() as u64;
-    if top_n == 0 {
-        return (count, Vec::new());
-    }
-    let rows: Vec<ProcSample> = procs
+    sys.refresh_processes_specifics(ProcessesToUpdate::All, true, ProcessRefreshKind::nothing());
+    sys.processes().len() as u64
+}
+
+/// Reads the process table and lists the top `n` consumers by CPU and by memory. CPU
+/// usage is averaged since the previous call, so calling this every few seconds gives
+/// steadier (and cheaper) figures than every sample.
+pub fn top_now(sys: &mut System, n: usize) -> Vec<ProcSample> {
+    sys.refresh_processes_specifics(
+        ProcessesToUpdate::All,
+        true,
+        ProcessRefreshKind::nothing().with_cpu().with_memory(),
+    );
+    let rows: Vec<ProcSample> = sys
+        .processes()
         .values()
         .map(|p| ProcSample {
             pid: p.pid().as_u32(),
@@ -33,7 +32,7 @@ pub fn read(sys: &mut System, top_n: usize) -> (u64, Vec<ProcSample>) {
             mem_bytes: p.memory(),
         })
         .collect();
-    (count, top(rows, top_n))
+    top(rows, n)
 }
 
 /// The union of the `n` rows with the most CPU and the `n` with the most memory:
