@@ -40,10 +40,16 @@ test('a fleet with history: overview, machine page on 1 hour, light theme, phone
     await shot(page, 'fleet-machine-1h');
     await page.screenshot({ path: `${process.cwd()}/../artifacts/screenshots/fleet-machine-1h-full.png`, fullPage: true });
 
+    // Live 5 minutes: stored seconds and live ones in one line.
+    await page.locator('button[data-range="5m"]').click();
+    await expect(page.getByTestId('charts')).toHaveAttribute('data-range', '5m');
+    await expect.poll(async () => Number(await cpu.getAttribute('data-points')), { timeout: 20_000 }).toBeGreaterThan(30);
+    await page.waitForTimeout(1500);
+    await shot(page, 'fleet-machine-5m');
+
     // Light theme.
     await page.getByRole('button', { name: 'Switch to light theme' }).click();
-    await page.locator('button[data-range="5m"]').click();
-    await page.waitForTimeout(2000);
+    await page.waitForTimeout(1500);
     await shot(page, 'fleet-machine-light');
 
     // Phone.

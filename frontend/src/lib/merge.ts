@@ -1,9 +1,9 @@
 //! Joining history from `/api/machines/{id}/metrics` with samples from the live socket
 //! into one columnar series for a chart, with no gap and no duplicate.
 //!
-//! History arrives as buckets (`ts[i]` starts a bucket of `step_ms`; the `raw` tier's
-//! rows are the samples themselves). Everything up to the end of the last bucket that
-//! holds data is "covered": a live sample inside it is already counted and is dropped.
+//! History arrives as buckets (`ts[i]` starts a bucket of `step_ms`, every tier; empty
+//! buckets are null). Everything up to the end of the last bucket that holds data is
+//! "covered": a live sample inside it is already counted and is dropped.
 //! Later live samples are appended, folded into buckets of the history's step when the
 //! range is coarse, so the tail of a 30-day chart does not turn into 1 Hz noise. Live
 //! samples arriving before history (the socket is faster than the query) are buffered
@@ -74,37 +74,37 @@ export function mergeHistoryAndLive(
 ): MergedSeries {
   const { keys } = opts;
   const m = emptySeries(keys);
-  if (history && history.ts.length > 0) {
-    let last = -1;
-    for (let i = history.ts.length - 1; i >= 0; i--) {
-      if (hasData(history, i)) {
-        last = i;
-        break;
-      }
+  const bucketFrom = opts.bucketFromMs ?? DEFAULT_BUCKET_FROM_MS;
+  if (history) {
+    const step = Math.max(1, history.step_ms);
+    const bands = keys.map((k) => history.series[k]);
+    let lastData = -1;
+    for (let i = 0; i < history.ts.length; i++) {
+      // Empty buckets are not drawn as points: a sparse cadence (an agent sampling every
+      // 5 s read in 1 s buckets) would otherwise break the line at every bucket. Real
+      // silences become breaks by the same `gapMs` rule as live data.
+      if (!hasData(history, i)) continue;
+      lastData = i;
+      let any = false;
+      const row: Record<string, number | null> = {};
+      keys.forEach((k, j) => {
+        const v = bands[j]?.avg[i] ?? null;
+        row[k] = v;
+        if (v !== null) any = true;
+      });
+      if (!any) continue; // this chart's series are not in history (live-only detail)
+      const ts = history.ts[i];
+      maybeBreak(m, keys, ts, m.ts.length > 0 ? m.ts[m.ts.length - 1] : -Infinity, opts.gapMs);
+      pushRow(m, keys, ts, row);
     }
-    // Keep history up to its last bucket with data; trailing empty buckets would sit
-    // where live points go. One trailing empty bucket is kept as a visible break.
-    const end = last >= 0 && last + 1 < history.ts.length ? last + 1 : last;
-    for (let i = 0; i <= end; i++) {
-      m.ts.push(history.ts[i]);
-      for (const k of keys) {
-        const band = history.series[k];
-        m.cols[k].push(i === last + 1 ? null : (band?.avg[i] ?? null));
-      }
+    // Everything up to the end of the last bucket holding data is counted in history,
+    // unless history keeps none of this chart's series: then every live sample counts.
+    const kept = keys.some((k) => history.series[k] !== undefined);
+    if (lastData >= 0 && kept) m.coveredUntil = history.ts[lastData] + step;
+    if (step >= bucketFrom) {
+      m.bucketMs = step;
+      m.origin = history.ts.length > 0 ? history.ts[0] : history.from;
     }
-    if (last >= 0) {
-      m.coveredUntil = history.tier === 'raw' ? history.ts[last] + 1 : history.ts[last] + Math.max(1, history.step_ms);
-    } else if (m.ts.length > 0) {
-      m.coveredUntil = -Infinity;
-    }
-    const bucketFrom = opts.bucketFromMs ?? DEFAULT_BUCKET_FROM_MS;
-    if (history.tier !== 'raw' && history.step_ms >= bucketFrom) {
-      m.bucketMs = history.step_ms;
-      m.origin = history.ts[0];
-    }
-  } else if (history && history.tier !== 'raw' && history.step_ms >= (opts.bucketFromMs ?? DEFAULT_BUCKET_FROM_MS)) {
-    m.bucketMs = history.step_ms;
-    m.origin = history.from;
   }
   const sorted = [...live].sort((a, b) => a.ts - b.ts);
   for (const s of sorted) appendLive(m, s, opts);

@@ -103,10 +103,10 @@ describe('mergeHistoryAndLive, bucketed tiers', () => {
     expect(m.cols.cpu_pct).toEqual([10, 20, 35, 50]);
   });
 
-  it('leaves a break after history when live has not started yet', () => {
+  it('does not draw empty buckets as points', () => {
     const m = mergeHistoryAndLive(h, [], opts);
-    expect(m.ts).toEqual([0, minute, 2 * minute]);
-    expect(m.cols.cpu_pct).toEqual([10, 20, null]);
+    expect(m.ts).toEqual([0, minute]);
+    expect(m.cols.cpu_pct).toEqual([10, 20]);
   });
 
   it('keeps a running mean as samples arrive one by one', () => {
@@ -120,6 +120,33 @@ describe('mergeHistoryAndLive, bucketed tiers', () => {
     }
     expect(m.cols.cpu_pct.at(-1)).toBe(30);
     expect(m.ts.at(-1)).toBe(2 * minute);
+  });
+});
+
+describe('sparse history', () => {
+  it('joins points of an agent sampling slower than the bucket size, and breaks real silences', () => {
+    // 1 s buckets, samples every 5 s, then a 60 s outage.
+    const rows: [number, number | null][] = [];
+    for (let t = 0; t < 20_000; t += 1000) rows.push([t, t % 5000 === 0 ? t / 1000 : null]);
+    for (let t = 20_000; t < 80_000; t += 1000) rows.push([t, null]);
+    rows.push([80_000, 80]);
+    const o = { ...opts, gapMs: 15_000 };
+    const m = mergeHistoryAndLive(history('raw', 1000, rows), [], o);
+    expect(m.ts).toEqual([0, 5000, 10_000, 15_000, 15_001, 80_000]);
+    expect(m.cols.cpu_pct).toEqual([0, 5, 10, 15, null, 80]);
+  });
+
+  it('keeps every live sample of a chart whose series history does not keep', () => {
+    const o: MergeOptions = { keys: ['core.0'], extract: (s) => ({ 'core.0': s.cpu_pct }) };
+    const m = mergeHistoryAndLive(history('raw', 1000, [[1000, 1], [2000, 2]]), [sample(2500, 9), sample(3000, 3)], o);
+    expect(m.ts).toEqual([2500, 3000]);
+    expect(m.cols['core.0']).toEqual([9, 3]);
+  });
+
+  it('drops a live sample inside the last stored bucket', () => {
+    const m = mergeHistoryAndLive(history('raw', 1000, [[1000, 1], [2000, 2]]), [sample(2500, 9), sample(3000, 3)], opts);
+    expect(m.ts).toEqual([1000, 2000, 3000]);
+    expect(m.cols.cpu_pct).toEqual([1, 2, 3]);
   });
 });
 
