@@ -96,7 +96,7 @@ export const api = {
   renameMachine: (id: number, name: string) => request<Machine>('PATCH', `/api/machines/${enc(id)}`, { name }),
   deleteMachine: (id: number) => request<void>('DELETE', `/api/machines/${enc(id)}`),
   rotateKey: (id: number) => request<MachineWithKey>('POST', `/api/machines/${enc(id)}/rotate-key`),
-  revokeKey: (id: number) => request<Machine | undefined>('POST', `/api/machines/${enc(id)}/revoke-key`),
+  revokeKey: (id: number) => request<Machine>('POST', `/api/machines/${enc(id)}/revoke-key`),
   latest: (id: number) => request<Latest>('GET', `/api/machines/${enc(id)}/latest`),
   metrics: (id: number, from: number, to: number, points: number) =>
     request<MetricSeries>(
@@ -113,7 +113,7 @@ export const api = {
   createUser: (body: CreateUser) => request<User>('POST', '/api/users', body),
   updateUser: (id: number, body: UpdateUser) => request<User>('PATCH', `/api/users/${enc(id)}`, body),
   deleteUser: (id: number) => request<void>('DELETE', `/api/users/${enc(id)}`),
-  auditLog: () => request<AuditEntry[] | { entries: AuditEntry[] }>('GET', '/api/admin/audit-log'),
+  auditLog: (limit = 200) => request<AuditEntry[]>('GET', `/api/admin/audit-log?limit=${limit}`),
 };
 
 /** A sentence for any error thrown by the client or elsewhere. */
