@@ -1,9 +1,10 @@
 // Overview under load: N machines streaming at 1 Hz from real agent connections.
 // Measures scroll smoothness (frames per second over a continuous scroll, counted with
 // requestAnimationFrame) and main-thread CPU (Chrome DevTools Protocol
-// Performance.getMetrics TaskDuration over a quiet interval), and writes
+// Performance.getMetrics TaskDuration over a quiet interval) and, on Linux, the CPU time
+// of every Chromium process of the run (renderer, GPU/compositor, browser), and writes
 // artifacts/bench-overview.json.
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { test, expect, admin, apiAs, login, shot, hubUrl } from './fixtures';
 import { TestAgent } from './test-agent';
@@ -44,6 +45,8 @@ test(`overview with ${MACHINES} live machines`, async ({ page }) => {
       ((await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === name)?.value ?? 0) as number;
     const t0 = await metric('Timestamp');
     const busy0 = await metric('TaskDuration');
+    const procs0 = chromiumCpuSeconds();
+    const wall0 = performance.now();
     const before = (await cdp.send('Performance.getMetrics')).metrics;
     await page.waitForTimeout(IDLE_SECONDS * 1000);
     const after = (await cdp.send('Performance.getMetrics')).metrics;
@@ -55,6 +58,9 @@ test(`overview with ${MACHINES} live machines`, async ({ page }) => {
     const t1 = await metric('Timestamp');
     const busy1 = await metric('TaskDuration');
     const idleCpuPct = ((busy1 - busy0) / (t1 - t0)) * 100;
+    const procs1 = chromiumCpuSeconds();
+    const browserCpuPct =
+      procs0 === null || procs1 === null ? null : ((procs1 - procs0) / ((performance.now() - wall0) / 1000)) * 100;
 
     // Scroll through the grid continuously, counting frames.
     const scroll = await page.evaluate(async (seconds) => {
@@ -94,6 +100,7 @@ test(`overview with ${MACHINES} live machines`, async ({ page }) => {
       sample_interval_s: 1,
       idle_seconds: IDLE_SECONDS,
       idle_main_thread_cpu_pct: round(idleCpuPct),
+      idle_all_chromium_processes_cpu_pct: browserCpuPct === null ? null : round(browserCpuPct),
       scroll_seconds: SCROLL_SECONDS,
       scroll_fps: round(scroll.fps),
       scroll_p99_frame_ms: round(scroll.p99FrameMs),
@@ -114,4 +121,40 @@ test(`overview with ${MACHINES} live machines`, async ({ page }) => {
 
 function round(v: number): number {
   return Math.round(v * 10) / 10;
+}
+
+/**
+ * User + system CPU seconds of the Chromium processes started by this test worker (its
+ * descendants in /proc), or null where /proc is not available.
+ */
+function chromiumCpuSeconds(): number | null {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return null;
+  }
+  const parent = new Map<number, number>();
+  const stat = new Map<number, { comm: string; ticks: number }>();
+  for (const d of entries) {
+    try {
+      const text = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const close = text.lastIndexOf(')');
+      const comm = text.slice(text.indexOf('(') + 1, close);
+      const f = text.slice(close + 2).split(' ');
+      parent.set(Number(d), Number(f[1]));
+      stat.set(Number(d), { comm, ticks: Number(f[11]) + Number(f[12]) });
+    } catch {
+      /* the process ended meanwhile */
+    }
+  }
+  const isOurs = (pid: number) => {
+    for (let p = pid, hops = 0; p > 1 && hops < 64; p = parent.get(p) ?? 0, hops++) {
+      if (p === process.pid) return true;
+    }
+    return false;
+  };
+  let ticks = 0;
+  for (const [pid, s] of stat) if (/^chrom/i.test(s.comm) && isOurs(pid)) ticks += s.ticks;
+  return ticks / 100; // USER_HZ
 }
