@@ -32,6 +32,7 @@ pub mod validate;
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use actix::Actor;
@@ -56,6 +57,8 @@ const STATUS_TICK: Duration = Duration::from_secs(1);
 pub struct Hooks {
     pub clock: Clock,
     pub status_tick: Duration,
+    /// Holds the writer still while set (backpressure tests).
+    pub writer_paused: Arc<AtomicBool>,
 }
 
 impl Default for Hooks {
@@ -63,6 +66,7 @@ impl Default for Hooks {
         Self {
             clock: Clock::system(),
             status_tick: STATUS_TICK,
+            writer_paused: Arc::default(),
         }
     }
 }
@@ -121,8 +125,12 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
         (db::bootstrap::known_machines(&mut conn)?, local_key)
     };
     let metrics = Arc::new(HubMetrics::default());
-    let (writer, writer_thread) =
-        Writer::start(pool.clone(), config.writer.clone(), metrics.clone());
+    let (writer, writer_thread) = Writer::start(
+        pool.clone(),
+        config.writer.clone(),
+        metrics.clone(),
+        hooks.writer_paused.clone(),
+    );
     let settings = MachineSettings {
         clock: hooks.clock.clone(),
         offline_after_min: config.offline_after_min,

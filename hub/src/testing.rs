@@ -2,6 +2,8 @@
 //! integration tests of the hub, the agent and loadgen. It stops and cleans up on drop.
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use diesel::{Connection, RunQueryDsl};
@@ -85,6 +87,8 @@ pub struct TestHub {
     pub base: String,
     /// The hub's clock (manual: tests move it with `advance_ms`).
     pub clock: Clock,
+    /// While set, the writer takes no jobs (its queue fills as if storage were slow).
+    pub writer_paused: Arc<AtomicBool>,
     handle: actix_web::dev::ServerHandle,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -177,9 +181,12 @@ impl TestHubBuilder {
         };
         config.writer.flush_ms = 20;
         (self.tweak)(&mut config);
+        let tls = config.tls.is_some();
+        let writer_paused = Arc::new(AtomicBool::new(false));
         let hooks = Hooks {
             clock: self.clock.clone(),
             status_tick: self.status_tick,
+            writer_paused: writer_paused.clone(),
         };
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
@@ -203,8 +210,9 @@ impl TestHubBuilder {
         };
         TestHub {
             addr,
-            base: format!("http://{addr}"),
+            base: format!("{}://{addr}", if tls { "https" } else { "http" }),
             clock: self.clock,
+            writer_paused,
             handle,
             thread: Some(thread),
         }

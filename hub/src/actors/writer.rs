@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -81,16 +82,19 @@ impl std::fmt::Debug for Writer {
 
 impl Writer {
     /// Starts the writer thread.
+    /// While `paused` is set the thread takes no new jobs, so the queue fills exactly as
+    /// it does when storage is slow (tests use this to exercise backpressure).
     pub fn start(
         pool: Pool,
         cfg: WriterConfig,
         metrics: Arc<HubMetrics>,
+        paused: Arc<AtomicBool>,
     ) -> (Self, JoinHandle<()>) {
         let (tx, rx) = sync_channel(cfg.queue);
         let m = metrics.clone();
         let handle = std::thread::Builder::new()
             .name("lunasentri-writer".into())
-            .spawn(move || run(pool, cfg, rx, m))
+            .spawn(move || run(pool, cfg, rx, m, paused))
             .expect("spawn writer thread");
         (Self { tx, metrics }, handle)
     }
@@ -112,11 +116,20 @@ impl Writer {
     }
 }
 
-fn run(pool: Pool, cfg: WriterConfig, rx: Receiver<WriteJob>, metrics: Arc<HubMetrics>) {
+fn run(
+    pool: Pool,
+    cfg: WriterConfig,
+    rx: Receiver<WriteJob>,
+    metrics: Arc<HubMetrics>,
+    paused: Arc<AtomicBool>,
+) {
     let flush_every = Duration::from_millis(cfg.flush_ms);
     let mut last_seen_written: HashMap<i64, i64> = HashMap::new();
     let mut stop = false;
     while !stop {
+        while paused.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         let Ok(first) = rx.recv() else { break };
         let mut batch = Vec::new();
         let mut rows = 0;

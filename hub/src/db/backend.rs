@@ -215,6 +215,22 @@ mod tests {
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
     }
 
+    /// An unreachable PostgreSQL server is reported with the driver's real cause, not
+    /// as an unsupported URL.
+    #[test]
+    fn postgres_unreachable_reports_cause() {
+        let err = connect("postgres://nobody:secret@127.0.0.1:1/none", 1)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cannot open the database"), "{err}");
+        assert!(!err.contains("unsupported"), "{err}");
+        assert!(!err.contains("secret"), "password leaked: {err}");
+        assert!(
+            err.to_lowercase().contains("refused") || err.contains("127.0.0.1"),
+            "{err}"
+        );
+    }
+
     /// A SQLite path whose directory cannot be created names the directory.
     #[test]
     fn sqlite_bad_dir_reports_cause() {

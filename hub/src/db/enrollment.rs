@@ -92,3 +92,56 @@ pub fn consume(conn: &mut DbConn, hash: &str, now: i64) -> QueryResult<Option<To
     }
     Ok(Some(tok))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(conn: &mut DbConn, hash: &str, expires_at: Option<i64>, uses_left: Option<i64>) {
+        let owner = crate::db::users::insert(
+            conn,
+            &crate::db::users::NewUser {
+                email: &format!("{hash}@x.io"),
+                password_hash: "x",
+                role: "user",
+                created_at: 0,
+            },
+        )
+        .unwrap()
+        .id;
+        let new = NewToken {
+            owner_id: owner,
+            name: "t",
+            token_hash: hash,
+            token_prefix: "lse_",
+            expires_at,
+            uses_left,
+            created_at: 0,
+        };
+        insert(conn, &new).unwrap();
+    }
+
+    /// Expired and used-up tokens register nothing; limited tokens count down.
+    #[test]
+    fn consume_respects_expiry_and_uses() {
+        let dir = tempfile::tempdir().unwrap();
+        let (pool, _) = crate::db::connect(
+            &format!("sqlite://{}", dir.path().join("t.db").display()),
+            1,
+        )
+        .unwrap();
+        let mut c = pool.get().unwrap();
+        token(&mut c, "expired", Some(1_000), None);
+        token(&mut c, "twice", Some(10_000), Some(2));
+        token(&mut c, "forever", None, None);
+        assert!(consume(&mut c, "expired", 1_000).unwrap().is_none());
+        assert!(consume(&mut c, "twice", 5_000).unwrap().is_some());
+        assert!(consume(&mut c, "twice", 5_000).unwrap().is_some());
+        assert!(
+            consume(&mut c, "twice", 5_000).unwrap().is_none(),
+            "used up"
+        );
+        assert!(consume(&mut c, "forever", i64::MAX - 1).unwrap().is_some());
+        assert!(consume(&mut c, "unknown", 0).unwrap().is_none());
+    }
+}

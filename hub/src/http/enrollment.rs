@@ -19,7 +19,7 @@ use crate::state::State;
 const MAX_EXPIRY_S: i64 = 366 * 86_400;
 
 /// My enrollment tokens (secrets are never shown again).
-#[utoipa::path(get, path = "/api/enrollment-tokens", tag = "enrollment",
+#[utoipa::path(get, operation_id = "list_enrollment_tokens", path = "/api/enrollment-tokens", tag = "enrollment",
     responses((status = 200, body = [EnrollmentToken]), (status = 401, body = ErrorBody)))]
 pub async fn list(state: State, user: AuthUser) -> ApiResult<Json<Vec<EnrollmentToken>>> {
     let rows = state.db(move |c| Ok(enrollment::list(c, user.id)?)).await?;
@@ -27,7 +27,7 @@ pub async fn list(state: State, user: AuthUser) -> ApiResult<Json<Vec<Enrollment
 }
 
 /// Create a token; the answer carries the secret, shown only this once.
-#[utoipa::path(post, path = "/api/enrollment-tokens", tag = "enrollment", request_body = CreateEnrollmentToken,
+#[utoipa::path(post, operation_id = "create_enrollment_token", path = "/api/enrollment-tokens", tag = "enrollment", request_body = CreateEnrollmentToken,
     responses((status = 201, body = EnrollmentTokenWithSecret), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn create(
     state: State,
@@ -77,7 +77,7 @@ pub async fn create(
 }
 
 /// Delete one of my tokens.
-#[utoipa::path(delete, path = "/api/enrollment-tokens/{id}", tag = "enrollment",
+#[utoipa::path(delete, operation_id = "delete_enrollment_token", path = "/api/enrollment-tokens/{id}", tag = "enrollment",
     params(("id" = i64, Path, description = "Token id")),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete(state: State, user: AuthUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {

@@ -29,7 +29,7 @@ pub struct ListParams {
 }
 
 /// My machines (admins: `?all=true` for everyone's).
-#[utoipa::path(get, path = "/api/machines", tag = "machines", params(ListParams),
+#[utoipa::path(get, operation_id = "list_machines", path = "/api/machines", tag = "machines", params(ListParams),
     responses((status = 200, body = [Machine]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
     state: State,
@@ -64,7 +64,7 @@ fn new_key() -> (String, String, String) {
 }
 
 /// Register a machine; the answer carries its API key, shown only this once.
-#[utoipa::path(post, path = "/api/machines", tag = "machines", request_body = CreateMachine,
+#[utoipa::path(post, operation_id = "create_machine", path = "/api/machines", tag = "machines", request_body = CreateMachine,
     responses((status = 201, body = MachineWithKey), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn create(
     state: State,
@@ -100,7 +100,7 @@ pub async fn create(
 }
 
 /// One machine.
-#[utoipa::path(get, path = "/api/machines/{id}", tag = "machines",
+#[utoipa::path(get, operation_id = "get_machine", path = "/api/machines/{id}", tag = "machines",
     params(("id" = i64, Path, description = "Machine id")),
     responses((status = 200, body = Machine), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(state: State, user: AuthUser, id: web::Path<i64>) -> ApiResult<Json<Machine>> {
@@ -112,7 +112,7 @@ pub async fn get(state: State, user: AuthUser, id: web::Path<i64>) -> ApiResult<
 }
 
 /// Rename a machine.
-#[utoipa::path(patch, path = "/api/machines/{id}", tag = "machines", request_body = UpdateMachine,
+#[utoipa::path(patch, operation_id = "update_machine", path = "/api/machines/{id}", tag = "machines", request_body = UpdateMachine,
     params(("id" = i64, Path, description = "Machine id")),
     responses((status = 200, body = Machine), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody)))]
@@ -135,7 +135,7 @@ pub async fn update(
 }
 
 /// Delete a machine and all its data; its agent is disconnected at once.
-#[utoipa::path(delete, path = "/api/machines/{id}", tag = "machines",
+#[utoipa::path(delete, operation_id = "delete_machine", path = "/api/machines/{id}", tag = "machines",
     params(("id" = i64, Path, description = "Machine id")),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete(state: State, user: AuthUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {

@@ -22,7 +22,7 @@ fn admin_or_404(user: &AuthUser) -> ApiResult<()> {
 }
 
 /// All users.
-#[utoipa::path(get, path = "/api/users", tag = "users",
+#[utoipa::path(get, operation_id = "list_users", path = "/api/users", tag = "users",
     responses((status = 200, body = [User]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list(state: State, user: AuthUser) -> ApiResult<Json<Vec<User>>> {
     user.require_admin()?;
@@ -31,7 +31,7 @@ pub async fn list(state: State, user: AuthUser) -> ApiResult<Json<Vec<User>>> {
 }
 
 /// Create a user.
-#[utoipa::path(post, path = "/api/users", tag = "users", request_body = CreateUser,
+#[utoipa::path(post, operation_id = "create_user", path = "/api/users", tag = "users", request_body = CreateUser,
     responses((status = 201, body = User), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create(
@@ -80,7 +80,7 @@ pub async fn create(
 }
 
 /// Change a user's e-mail, role or password.
-#[utoipa::path(patch, path = "/api/users/{id}", tag = "users", request_body = UpdateUser,
+#[utoipa::path(patch, operation_id = "update_user", path = "/api/users/{id}", tag = "users", request_body = UpdateUser,
     params(("id" = i64, Path, description = "User id")),
     responses((status = 200, body = User), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -158,7 +158,7 @@ pub async fn update(
 }
 
 /// Delete a user and everything they own.
-#[utoipa::path(delete, path = "/api/users/{id}", tag = "users",
+#[utoipa::path(delete, operation_id = "delete_user", path = "/api/users/{id}", tag = "users",
     params(("id" = i64, Path, description = "User id")),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete(state: State, user: AuthUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {

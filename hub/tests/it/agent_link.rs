@@ -334,10 +334,72 @@ async fn history_and_latest(db: &TestDb) {
     );
 }
 
+/// A full writer queue is never silent loss: the agent is closed with 1013 instead of
+/// being acknowledged, the refusal is counted, and its replay is stored.
+async fn writer_backpressure_is_visible(db: &TestDb) {
+    let hub = TestHub::builder(db)
+        .config(|c| {
+            c.writer.queue = 4;
+            c.limits.agent_frames_per_second = 1000;
+        })
+        .start();
+    let m = Client::admin(&hub).await.create_machine("pressed").await;
+    hub.writer_paused
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let t0 = now_ms() - 60_000;
+    let samples: Vec<Sample> = (1..=20).map(|i| sample(i, t0 + i as i64 * 1000)).collect();
+    let mut agent = TestAgent::connect(&hub, &m.api_key).await;
+    for s in &samples {
+        if agent
+            .ws
+            .send(Message::text(
+                serde_json::to_string(&AgentFrame::Sample(s.clone())).unwrap(),
+            ))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    let mut acked = 0;
+    let close = loop {
+        match agent.next().await {
+            Ok(lunasentri_schema::HubFrame::Ack { seq }) => acked = seq,
+            Ok(_) => {}
+            Err(code) => break code,
+        }
+    };
+    assert_eq!(
+        close,
+        Some(1013),
+        "a full writer queue closes the agent with 1013 (try again later)"
+    );
+    assert_eq!(
+        acked, 0,
+        "nothing is acknowledged while nothing is committed"
+    );
+    hub.writer_paused
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    let metrics = reqwest::get(hub.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("reason=\"writer_full\""), "{metrics}");
+    // The agent replays everything it has not seen acknowledged; all 20 end up stored once.
+    let unacked: Vec<Sample> = samples.iter().filter(|s| s.seq > acked).cloned().collect();
+    let mut again = TestAgent::connect(&hub, &m.api_key).await;
+    again.send(&AgentFrame::Batch { samples: unacked }).await;
+    again.wait_ack(20).await;
+    assert_eq!(db.count_metrics(m.machine.id), 20);
+}
+
 crate::on_both_backends!(
     handshake_is_checked,
     replay_is_idempotent,
     bad_input_is_refused,
     http_fallback,
     history_and_latest,
+    writer_backpressure_is_visible,
 );

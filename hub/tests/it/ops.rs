@@ -66,4 +66,65 @@ fn committed_openapi_is_current() {
     );
 }
 
-crate::on_both_backends!(ops_endpoints, spa_fallback);
+/// With a certificate and key the hub serves HTTPS, and session cookies are `Secure`.
+async fn serves_tls(db: &TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let ok = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl runs (package openssl)");
+    assert!(ok.success());
+    let hub = TestHub::builder(db)
+        .config(move |c| c.tls = Some((cert, key)))
+        .start();
+    assert!(hub.base.starts_with("https://"));
+    let client = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    assert_eq!(
+        client
+            .get(hub.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let res = client
+        .post(hub.url("/api/auth/login"))
+        .json(&serde_json::json!({"email": lunasentri_hub::testing::ADMIN_EMAIL, "password": lunasentri_hub::testing::ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Secure")
+    );
+    let plain = reqwest::get(hub.url("/healthz").replacen("https://", "http://", 1)).await;
+    assert!(
+        plain.is_err() || !plain.unwrap().status().is_success(),
+        "plain HTTP is not served"
+    );
+}
+
+crate::on_both_backends!(ops_endpoints, spa_fallback, serves_tls);
