@@ -1,0 +1,143 @@
+//! Reading the hub's `/metrics` (Prometheus / OpenMetrics text): the counters loadgen
+//! compares before and after a run, and the fan-out latency histogram.
+
+/// The hub metrics a report uses.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HubSnapshot {
+    pub samples_received: f64,
+    pub samples_persisted: f64,
+    pub samples_duplicate: f64,
+    pub samples_rejected: f64,
+    pub frames_dropped: f64,
+    pub agents_connected: f64,
+    pub browser_sessions: f64,
+    pub writer_queue_depth: f64,
+    pub writer_flush_sum_s: f64,
+    pub writer_flush_count: f64,
+    /// Cumulative fan-out latency buckets: upper bound (s) → count.
+    pub fanout_buckets: Vec<(f64, f64)>,
+}
+
+/// Splits a sample line into name, labels and value.
+fn parse_line(line: &str) -> Option<(&str, &str, f64)> {
+    if line.starts_with('#') || line.trim().is_empty() {
+        return None;
+    }
+    let (head, value) = line.rsplit_once(' ')?;
+    let value: f64 = match value.trim() {
+        "+Inf" => f64::INFINITY,
+        v => v.parse().ok()?,
+    };
+    let (name, labels) = match head.find('{') {
+        Some(i) => (&head[..i], head[i..].trim()),
+        None => (head.trim(), ""),
+    };
+    Some((name, labels, value))
+}
+
+fn label<'a>(labels: &'a str, key: &str) -> Option<&'a str> {
+    let pat = format!("{key}=\"");
+    let start = labels.find(&pat)? + pat.len();
+    let end = labels[start..].find('"')? + start;
+    Some(&labels[start..end])
+}
+
+/// Parses what the report needs out of the exposition text.
+pub fn parse(text: &str) -> HubSnapshot {
+    let mut s = HubSnapshot::default();
+    let mut buckets: Vec<(f64, f64)> = Vec::new();
+    for (name, labels, v) in text.lines().filter_map(parse_line) {
+        match name {
+            "lunasentri_samples_received_total" => s.samples_received = v,
+            "lunasentri_samples_persisted_total" => s.samples_persisted = v,
+            "lunasentri_samples_duplicate_total" => s.samples_duplicate = v,
+            "lunasentri_samples_rejected_total" => s.samples_rejected += v,
+            "lunasentri_frames_dropped_total" => s.frames_dropped = v,
+            "lunasentri_agents_connected" => s.agents_connected = v,
+            "lunasentri_browser_sessions" => s.browser_sessions = v,
+            "lunasentri_writer_queue_depth" => s.writer_queue_depth = v,
+            "lunasentri_writer_flush_seconds_sum" => s.writer_flush_sum_s = v,
+            "lunasentri_writer_flush_seconds_count" => s.writer_flush_count = v,
+            "lunasentri_fanout_latency_seconds_bucket" => {
+                if let Some(le) = label(labels, "le") {
+                    let le = if le == "+Inf" {
+                        f64::INFINITY
+                    } else {
+                        le.parse().unwrap_or(f64::INFINITY)
+                    };
+                    buckets.push((le, v));
+                }
+            }
+            _ => {}
+        }
+    }
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    s.fanout_buckets = buckets;
+    s
+}
+
+/// The `q` quantile (upper bucket bound, in seconds) of the fan-out latency observed
+/// between two snapshots; `None` when nothing was observed.
+pub fn fanout_quantile(before: &HubSnapshot, after: &HubSnapshot, q: f64) -> Option<f64> {
+    let delta: Vec<(f64, f64)> = after
+        .fanout_buckets
+        .iter()
+        .map(|(le, n)| {
+            let prev = before
+                .fanout_buckets
+                .iter()
+                .find(|(l, _)| l == le)
+                .map(|(_, c)| *c)
+                .unwrap_or(0.0);
+            (*le, n - prev)
+        })
+        .collect();
+    let total = delta.last()?.1;
+    if total <= 0.0 {
+        return None;
+    }
+    delta
+        .iter()
+        .find(|(_, n)| *n >= q * total)
+        .map(|(le, _)| *le)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = r#"# HELP lunasentri_samples_persisted Samples newly committed to storage.
+# TYPE lunasentri_samples_persisted counter
+lunasentri_samples_persisted_total 1200
+lunasentri_samples_rejected_total{reason="malformed"} 2
+lunasentri_samples_rejected_total{reason="rate_limited"} 3
+lunasentri_agents_connected 10
+lunasentri_fanout_latency_seconds_sum 0.5
+lunasentri_fanout_latency_seconds_count 100
+lunasentri_fanout_latency_seconds_bucket{le="0.0001"} 50
+lunasentri_fanout_latency_seconds_bucket{le="0.001"} 98
+lunasentri_fanout_latency_seconds_bucket{le="+Inf"} 100
+# EOF
+"#;
+
+    /// Counters, labelled families and histogram buckets are read.
+    #[test]
+    fn exposition_parses() {
+        let s = parse(TEXT);
+        assert_eq!(s.samples_persisted, 1200.0);
+        assert_eq!(s.samples_rejected, 5.0);
+        assert_eq!(s.agents_connected, 10.0);
+        assert_eq!(s.fanout_buckets.len(), 3);
+    }
+
+    /// Quantiles come from bucket deltas between two scrapes.
+    #[test]
+    fn fanout_quantiles() {
+        let after = parse(TEXT);
+        let before = HubSnapshot::default();
+        assert_eq!(fanout_quantile(&before, &after, 0.5), Some(0.0001));
+        assert_eq!(fanout_quantile(&before, &after, 0.9), Some(0.001));
+        assert_eq!(fanout_quantile(&before, &after, 0.99), Some(f64::INFINITY));
+        assert_eq!(fanout_quantile(&after, &after, 0.5), None);
+    }
+}
