@@ -91,7 +91,9 @@ run_one() {
     local cmd=("$LOADGEN_BIN" --hub "$url" --agents "$agents" --dashboards "$dashboards"
         --watch 10 --interval 1s --duration "$DURATION" --scenario "$SCENARIO"
         --ramp-per-sec 1000 --hub-pid "$HUB_PID" --max-p99-ms 10 --max-loss 0 --json --quiet)
-    echo "${cmd[*]} --admin-email $ADMIN_EMAIL --admin-password ***" | sed "s#$ROOT/##" >"$WORK/$label.cmd"
+    echo "${cmd[*]} --admin-email $ADMIN_EMAIL --admin-password ***" \
+        | sed -e "s#$ROOT/##" -e "s#$url#http://127.0.0.1:PORT#" -e "s#--hub-pid $HUB_PID#--hub-pid HUB_PID#" \
+        >"$WORK/$label.cmd"
     local rc=0
     "${cmd[@]}" --admin-email "$ADMIN_EMAIL" --admin-password "$ADMIN_PASSWORD" \
         >"$WORK/$label.json" 2>"$WORK/$label.loadgen.log" || rc=$?
