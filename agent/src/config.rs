@@ -4,7 +4,7 @@
 //! Precedence: flags > environment > file > defaults. Every value is checked at start;
 //! an error names the key, variable or flag it came from. Unknown keys in the file are
 //! errors (with the line), so a typo never silently falls back to a default. The file
-//! is parsed by [`yaml`], a strict parser for the subset of YAML this file uses.
+//! is parsed by serde-saphyr.
 //!
 //! | file key                    | environment                        | flag             | default  |
 //! |-----------------------------|------------------------------------|------------------|----------|
@@ -16,7 +16,8 @@
 //! | `agent.top_processes`       | `LUNASENTRI_AGENT_TOP_PROCESSES`   |                  | `5`      |
 //! | `agent.buffer.max_samples`  | `LUNASENTRI_AGENT_BUFFER_MAX_SAMPLES` |               | `3600`   |
 //! | `agent.buffer.spool_path`   | `LUNASENTRI_AGENT_SPOOL_PATH`      |                  | none     |
-//! | `logging.level`             | `LUNASENTRI_AGENT_LOG_LEVEL`       |                  | `info`   |
+//! | `logging.level`             | `LUNASENTRI_AGENT_LOG_LEVEL`       | `--log-level`    | `info`   |
+//! | `logging.format`            | `LUNASENTRI_AGENT_LOG_FORMAT`      | `--log-format`   | `text`   |
 //! | `link.http_fallback`        | `LUNASENTRI_AGENT_HTTP_FALLBACK`   |                  | `auto`   |
 //! | `link.allow_insecure`       | `LUNASENTRI_AGENT_ALLOW_INSECURE`  |                  | `false`  |
 //!
@@ -26,14 +27,15 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::link::url::HubUrl;
+use serde::Deserialize;
 
-pub mod yaml;
+use crate::link::url::HubUrl;
 
 /// Default sampling interval.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
-/// Shortest interval accepted (fast intervals exist for soak tests).
-pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
+/// Shortest interval accepted. Intervals under a second exist for soak tests, which
+/// compress hours of sampling into minutes; every sample costs CPU on host and hub.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(10);
 /// Longest interval accepted.
 pub const MAX_INTERVAL: Duration = Duration::from_secs(3600);
 /// Default bound of the unacked-sample buffer: one hour at 1 Hz.
@@ -112,6 +114,15 @@ pub enum HttpFallback {
     Never,
 }
 
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `2026-01-02T03:04:05.678Z  WARN message key=value`, one line per event.
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
 /// Validated agent configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -127,6 +138,7 @@ pub struct Config {
     /// File that keeps unacked samples and the last `seq` across restarts.
     pub spool_path: Option<PathBuf>,
     pub log_level: tracing::Level,
+    pub log_format: LogFormat,
     pub http_fallback: HttpFallback,
     pub allow_insecure: bool,
 }
@@ -167,23 +179,32 @@ impl Default for Config {
             buffer_max_samples: DEFAULT_BUFFER_SAMPLES,
             spool_path: None,
             log_level: tracing::Level::INFO,
+            log_format: LogFormat::Text,
             http_fallback: HttpFallback::Auto,
             allow_insecure: false,
         }
     }
 }
 
-/// The YAML file, as written by the operator. Every key is optional.
-#[derive(Debug, Default)]
+/// The YAML file, as written by the operator. Every key is optional; unknown keys are
+/// errors. Values are kept as text here and checked in [`resolve`], by the same rules as
+/// the environment and flags, so every source gets the same messages.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct FileConfig {
+    #[serde(deserialize_with = "section")]
     pub server: ServerSection,
+    #[serde(deserialize_with = "section")]
     pub agent: AgentSection,
+    #[serde(deserialize_with = "section")]
     pub logging: LoggingSection,
+    #[serde(deserialize_with = "section")]
     pub link: LinkSection,
 }
 
 /// `server:` — where the hub is and how to prove who we are.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ServerSection {
     /// Hub base URL, `https://hub.example.com` (`ws://`/`wss://` accepted too).
     pub url: Option<String>,
@@ -194,32 +215,39 @@ pub struct ServerSection {
 }
 
 /// `agent:` — what to sample and how often.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct AgentSection {
     /// `5s`, `1s`, `500ms`, `1m`; a bare number is seconds.
     pub interval: Option<String>,
     pub machine_name: Option<String>,
     /// Top processes by CPU and by memory in each sample; 0 disables.
     pub top_processes: Option<String>,
+    #[serde(deserialize_with = "section")]
     pub buffer: BufferSection,
 }
 
 /// `agent.buffer:` — unacked samples kept for replay.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct BufferSection {
     pub max_samples: Option<String>,
     pub spool_path: Option<PathBuf>,
 }
 
 /// `logging:`.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct LoggingSection {
     /// `error`, `warn`, `info`, `debug` or `trace`.
     pub level: Option<String>,
+    /// `text` (one line per event) or `json` (one object per line).
+    pub format: Option<String>,
 }
 
 /// `link:` — transport choices.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct LinkSection {
     /// `auto`, `always` or `never`.
     pub http_fallback: Option<String>,
@@ -227,83 +255,14 @@ pub struct LinkSection {
     pub allow_insecure: Option<String>,
 }
 
-/// Every key the file may contain, and every section.
-const FILE_KEYS: &[&str] = &[
-    "server.url",
-    "server.api_key",
-    "server.api_key_file",
-    "agent.interval",
-    "agent.machine_name",
-    "agent.top_processes",
-    "agent.buffer.max_samples",
-    "agent.buffer.spool_path",
-    "logging.level",
-    "link.http_fallback",
-    "link.allow_insecure",
-];
-const FILE_SECTIONS: &[&str] = &["server", "agent", "agent.buffer", "logging", "link"];
-
 impl FileConfig {
-    /// Parses YAML text; `path` is only used in messages.
+    /// Parses YAML text; `path` is only used in messages, which name the line and
+    /// column of the problem (and the key, for unknown keys).
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let fail = |line: usize, message: String| ConfigError::Parse {
+        serde_saphyr::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_owned(),
-            message: format!("line {line}: {message}"),
-        };
-        let entries = yaml::parse(text).map_err(|e| fail(e.line, e.message))?;
-        let mut cfg = Self::default();
-        for e in entries {
-            let path = e.path.as_str();
-            let is_section_name = FILE_SECTIONS.contains(&path);
-            if !is_section_name && !FILE_KEYS.contains(&path) {
-                let parent = path.rsplit_once('.').map_or("", |(p, _)| p);
-                let siblings: Vec<&str> = FILE_KEYS
-                    .iter()
-                    .chain(FILE_SECTIONS)
-                    .filter(|k| k.rsplit_once('.').map_or("", |(p, _)| p) == parent)
-                    .copied()
-                    .collect();
-                return Err(fail(
-                    e.line,
-                    format!(
-                        "unknown key `{path}`; expected one of {}",
-                        siblings.join(", ")
-                    ),
-                ));
-            }
-            if is_section_name {
-                if e.value.is_some() {
-                    return Err(fail(
-                        e.line,
-                        format!(
-                            "`{path}` is a section: put its keys on the following lines, indented"
-                        ),
-                    ));
-                }
-                continue;
-            }
-            if e.is_section {
-                return Err(fail(
-                    e.line,
-                    format!("`{path}` takes a value, not a section"),
-                ));
-            }
-            let Some(v) = e.value else { continue };
-            match e.path.as_str() {
-                "server.url" => cfg.server.url = Some(v),
-                "server.api_key" => cfg.server.api_key = Some(v),
-                "server.api_key_file" => cfg.server.api_key_file = Some(PathBuf::from(v)),
-                "agent.interval" => cfg.agent.interval = Some(v),
-                "agent.machine_name" => cfg.agent.machine_name = Some(v),
-                "agent.top_processes" => cfg.agent.top_processes = Some(v),
-                "agent.buffer.max_samples" => cfg.agent.buffer.max_samples = Some(v),
-                "agent.buffer.spool_path" => cfg.agent.buffer.spool_path = Some(PathBuf::from(v)),
-                "logging.level" => cfg.logging.level = Some(v),
-                "link.http_fallback" => cfg.link.http_fallback = Some(v),
-                _ => cfg.link.allow_insecure = Some(v),
-            }
-        }
-        Ok(cfg)
+            message: yaml_message(&e),
+        })
     }
 
     /// Reads and parses a config file.
@@ -314,6 +273,29 @@ impl FileConfig {
         })?;
         Self::parse(&text, path)
     }
+}
+
+/// One line for the operator: serde-saphyr's message, which ends with the line and
+/// column, plus a hint where its wording is YAML jargon.
+fn yaml_message(e: &serde_saphyr::Error) -> String {
+    let msg = e.without_snippet().to_string();
+    let msg = msg.trim();
+    if msg.starts_with("expected mapping") {
+        return format!(
+            "{msg}: a section takes its keys on the following lines, indented, not a value"
+        );
+    }
+    msg.to_owned()
+}
+
+/// A section written as `server:` with nothing below it is an empty section, not an
+/// error: operators comment out every key of a section.
+fn section<'de, D, T>(de: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(de)?.unwrap_or_default())
 }
 
 /// Raw values from one source above the file (environment or flags), not yet checked.
@@ -328,6 +310,7 @@ pub struct Overrides {
     pub buffer_max_samples: Option<String>,
     pub spool_path: Option<String>,
     pub log_level: Option<String>,
+    pub log_format: Option<String>,
     pub http_fallback: Option<String>,
     pub allow_insecure: Option<String>,
 }
@@ -357,6 +340,7 @@ impl Overrides {
                 "BUFFER_MAX_SAMPLES" => &mut o.buffer_max_samples,
                 "SPOOL_PATH" => &mut o.spool_path,
                 "LOG_LEVEL" => &mut o.log_level,
+                "LOG_FORMAT" => &mut o.log_format,
                 "HTTP_FALLBACK" => &mut o.http_fallback,
                 "ALLOW_INSECURE" => &mut o.allow_insecure,
                 "CONFIG" => continue,
@@ -426,10 +410,7 @@ pub fn resolve(
     let allow_insecure = match pick(
         (flags.allow_insecure.clone(), "--allow-insecure"),
         (env.allow_insecure.clone(), &env_name("ALLOW_INSECURE")),
-        (
-            file.link.allow_insecure.map(|b| b.to_string()),
-            in_file("link.allow_insecure"),
-        ),
+        (file.link.allow_insecure, in_file("link.allow_insecure")),
     ) {
         Some(p) => {
             parse_bool(&p.value).ok_or_else(|| invalid(p.source, "expected true or false"))?
@@ -465,7 +446,7 @@ pub fn resolve(
     ) {
         let d = parse_duration(&p.value).map_err(|m| invalid(&p.source, m))?;
         if !(MIN_INTERVAL..=MAX_INTERVAL).contains(&d) {
-            return Err(invalid(p.source, "must be between 100ms and 1h"));
+            return Err(invalid(p.source, "must be between 10ms and 1h"));
         }
         cfg.interval = d;
     }
@@ -529,6 +510,18 @@ pub fn resolve(
             .trim()
             .parse()
             .map_err(|_| invalid(p.source, "expected error, warn, info, debug or trace"))?;
+    }
+
+    if let Some(p) = pick(
+        (flags.log_format, "--log-format"),
+        (env.log_format, &env_name("LOG_FORMAT")),
+        (file.logging.format, in_file("logging.format")),
+    ) {
+        cfg.log_format = match p.value.trim() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            _ => return Err(invalid(p.source, "expected text or json")),
+        };
     }
 
     if let Some(p) = pick(
@@ -725,7 +718,7 @@ mod tests {
     fn bad_values_name_the_key() {
         for (yaml, key) in [
             ("agent:\n  interval: fast\n", "agent.interval"),
-            ("agent:\n  interval: 10ms\n", "agent.interval"),
+            ("agent:\n  interval: 5ms\n", "agent.interval"),
             ("agent:\n  top_processes: -3\n", "agent.top_processes"),
             (
                 "agent:\n  buffer:\n    max_samples: 0\n",
@@ -754,11 +747,52 @@ mod tests {
         let err = file("server:\n  url:\n    deep: x\n")
             .unwrap_err()
             .to_string();
-        assert!(
-            err.contains("line 2") && err.contains("server.url"),
-            "{err}"
-        );
+        assert!(err.contains("line 3"), "{err}");
         assert!(file("server: [1, 2]\n").is_err());
+    }
+
+    /// Comments, the three scalar styles, `~`, empty sections and values with colons
+    /// and hashes read as YAML says.
+    #[test]
+    fn yaml_scalars_and_comments() {
+        let f = file(
+            "---\n# top comment\nserver:\n  url: http://127.0.0.1:8080/x#y  # the hub\n  \
+             api_key: \"lsk_a\\\"b\"\nagent:\n    interval: 5\n    buffer:\n        \
+             spool_path: '/var/lib/it''s'\n    machine_name: web #1\n    top_processes: ~\n\
+             logging:\nlink:\n  allow_insecure: false\n",
+        )
+        .unwrap();
+        assert_eq!(f.server.url.as_deref(), Some("http://127.0.0.1:8080/x#y"));
+        assert_eq!(f.server.api_key.as_deref(), Some("lsk_a\"b"));
+        assert_eq!(f.agent.interval.as_deref(), Some("5"));
+        assert_eq!(
+            f.agent.buffer.spool_path,
+            Some(PathBuf::from("/var/lib/it's"))
+        );
+        assert_eq!(f.agent.machine_name.as_deref(), Some("web"));
+        assert_eq!(f.agent.top_processes, None);
+        assert_eq!(f.logging.level, None);
+        assert_eq!(f.link.allow_insecure.as_deref(), Some("false"));
+    }
+
+    /// Broken YAML is an error with the line: tabs, duplicate keys, bad indentation,
+    /// unclosed quotes.
+    #[test]
+    fn yaml_errors_name_the_line() {
+        for (text, line) in [
+            ("server:\n\turl: x\n", "line 2"),
+            ("server:\n  url: x\n  url: y\n", "line 3"),
+            ("server:\n    url: x\n  api_key: y\n", "line 3"),
+            ("server:\n  url: \"open\n", "line 2"),
+        ] {
+            let err = file(text).expect_err(text).to_string();
+            assert!(err.contains(line), "{text:?}: {err}");
+            assert!(err.contains("agent.yaml"), "{text:?}: {err}");
+        }
+        let err = file("server:\n  url: x\n  url: y\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("duplicate") && err.contains("url"), "{err}");
     }
 
     /// Plain http to a remote host needs allow_insecure; loopback does not.

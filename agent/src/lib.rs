@@ -9,7 +9,7 @@
 //! - [`buffer`]: bounded ring of unacked samples, optional spool file, `seq` numbering.
 //! - [`link`]: the loop that samples and delivers: WebSocket (`link::ws`), HTTP fallback
 //!   (`link::http`), reconnect backoff, replay as `batch`.
-//! - [`log`]: the one-line-per-event stderr logger.
+//! - [`log`]: stderr logging (tracing-subscriber's formatter, text or JSON).
 //!
 //! The binary (`main.rs`) only parses flags, sets up logging and calls [`run`],
 //! [`once`] or [`check`]; tests call the same functions.

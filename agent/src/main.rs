@@ -20,6 +20,7 @@ Environment:
   LUNASENTRI_AGENT_BUFFER_MAX_SAMPLES  unacked samples kept (agent.buffer.max_samples)
   LUNASENTRI_AGENT_SPOOL_PATH          spool file (agent.buffer.spool_path)
   LUNASENTRI_AGENT_LOG_LEVEL           error|warn|info|debug|trace (logging.level)
+  LUNASENTRI_AGENT_LOG_FORMAT          text|json (logging.format)
   LUNASENTRI_AGENT_HTTP_FALLBACK       auto|always|never (link.http_fallback)
   LUNASENTRI_AGENT_ALLOW_INSECURE      true|false (link.allow_insecure)
 
@@ -51,6 +52,9 @@ struct Flags {
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, value_name = "LEVEL")]
     log_level: Option<String>,
+    /// Log format: text or json.
+    #[arg(long, value_name = "FORMAT")]
+    log_format: Option<String>,
     /// Print one sample as JSON and exit.
     #[arg(long, conflicts_with = "check")]
     once: bool,
@@ -68,7 +72,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    lunasentri_agent::log::StderrLogger::new(config.log_level).install();
+    lunasentri_agent::log::init(config.log_level, config.log_format);
 
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -137,6 +141,7 @@ fn load_config(flags: &Flags) -> Result<lunasentri_agent::Config, config::Config
         interval: flags.interval.clone(),
         machine_name: flags.name.clone(),
         log_level: flags.log_level.clone(),
+        log_format: flags.log_format.clone(),
         ..Overrides::default()
     };
     config::resolve(file, path.as_deref(), env, flag_values)

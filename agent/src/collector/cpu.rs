@@ -3,6 +3,8 @@
 
 use sysinfo::System;
 
+use super::procfs::ProcFile;
+
 /// CPU figures of one sample.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct CpuReading {
@@ -41,28 +43,31 @@ pub struct StatLine {
 /// Parses one `cpu…` line: `cpuN user nice system idle iowait irq softirq steal guest
 /// guest_nice`. Guest time is already counted in user time, so it is not added again.
 pub fn parse_line(line: &str) -> Option<StatLine> {
-    let fields: Vec<u64> = line
-        .split_whitespace()
-        .skip(1)
-        .map_while(|f| f.parse().ok())
-        .collect();
-    if fields.len() < 4 {
+    let mut f = [0u64; 8];
+    let mut n = 0;
+    for (slot, field) in f.iter_mut().zip(line.split_whitespace().skip(1)) {
+        match field.parse() {
+            Ok(v) => *slot = v,
+            Err(_) => break,
+        }
+        n += 1;
+    }
+    if n < 4 {
         return None;
     }
-    let get = |i: usize| fields.get(i).copied().unwrap_or(0);
-    let total = (0..8).map(get).fold(0u64, u64::saturating_add);
     Some(StatLine {
-        total,
-        idle: get(3).saturating_add(get(4)),
-        iowait: get(4),
-        steal: get(7),
+        total: f.iter().copied().fold(0u64, u64::saturating_add),
+        idle: f[3].saturating_add(f[4]),
+        iowait: f[4],
+        steal: f[7],
     })
 }
 
-/// Parses the aggregate line and the per-core lines of `/proc/stat`.
-pub fn parse_stat(text: &str) -> Option<(StatLine, Vec<StatLine>)> {
+/// Parses the aggregate line of `/proc/stat` and puts the per-core lines into `cores`
+/// (cleared first, so one vector serves every sample).
+pub fn parse_stat_into(text: &str, cores: &mut Vec<StatLine>) -> Option<StatLine> {
+    cores.clear();
     let mut total = None;
-    let mut cores = Vec::new();
     for line in text.lines() {
         if line.starts_with("cpu ") {
             total = parse_line(line);
@@ -72,7 +77,14 @@ pub fn parse_stat(text: &str) -> Option<(StatLine, Vec<StatLine>)> {
             break;
         }
     }
-    Some((total?, cores))
+    total
+}
+
+/// Parses the aggregate line and the per-core lines of `/proc/stat`.
+pub fn parse_stat(text: &str) -> Option<(StatLine, Vec<StatLine>)> {
+    let mut cores = Vec::new();
+    let total = parse_stat_into(text, &mut cores)?;
+    Some((total, cores))
 }
 
 /// Busy percentage between two readings.
@@ -95,48 +107,55 @@ pub fn iowait_steal_pct(prev: StatLine, cur: StatLine) -> Option<(f64, f64)> {
     Some((pct(prev.iowait, cur.iowait), pct(prev.steal, cur.steal)))
 }
 
-/// Tracks `/proc/stat` between samples. Where it does not exist, reports nothing.
+/// Tracks `/proc/stat` between samples, keeping the file open. Where it does not
+/// exist, reports nothing.
 #[derive(Debug, Default)]
 pub struct CpuTimes {
-    last: Option<(StatLine, Vec<StatLine>)>,
-    unavailable: bool,
+    file: Option<ProcFile>,
+    opened: bool,
+    last_total: Option<StatLine>,
+    last_cores: Vec<StatLine>,
+    cores: Vec<StatLine>,
 }
 
 impl CpuTimes {
     /// Reads `/proc/stat` and returns usage since the previous call.
     pub fn update(&mut self) -> Option<CpuReading> {
-        if self.unavailable {
-            return None;
+        if !self.opened {
+            self.opened = true;
+            self.file = ProcFile::try_open("/proc/stat");
         }
-        let Some(cur) = std::fs::read_to_string("/proc/stat")
+        let file = self.file.as_mut()?;
+        let Some(total) = file
+            .read()
             .ok()
-            .as_deref()
-            .and_then(parse_stat)
+            .and_then(|text| parse_stat_into(text, &mut self.cores))
         else {
-            self.unavailable = true;
+            self.file = None;
             return None;
         };
-        let reading = match &self.last {
-            Some((prev_total, prev_cores)) => {
-                let (iowait, steal) = iowait_steal_pct(*prev_total, cur.0).unzip();
+        let reading = match self.last_total {
+            Some(prev_total) => {
+                let (iowait, steal) = iowait_steal_pct(prev_total, total).unzip();
                 CpuReading {
-                    total_pct: busy_pct(*prev_total, cur.0),
-                    per_core_pct: cur
-                        .1
+                    total_pct: busy_pct(prev_total, total),
+                    per_core_pct: self
+                        .cores
                         .iter()
                         .enumerate()
-                        .map(|(i, c)| prev_cores.get(i).map_or(0.0, |p| busy_pct(*p, *c)))
+                        .map(|(i, c)| self.last_cores.get(i).map_or(0.0, |p| busy_pct(*p, *c)))
                         .collect(),
                     iowait_pct: iowait,
                     steal_pct: steal,
                 }
             }
             None => CpuReading {
-                per_core_pct: vec![0.0; cur.1.len()],
+                per_core_pct: vec![0.0; self.cores.len()],
                 ..CpuReading::default()
             },
         };
-        self.last = Some(cur);
+        self.last_total = Some(total);
+        std::mem::swap(&mut self.last_cores, &mut self.cores);
         Some(reading)
     }
 }

@@ -6,11 +6,14 @@
 //! btrfs subvolumes), only the mount with the shortest path is reported.
 
 use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::path::Path;
 use std::time::Instant;
 
 use lunasentri_schema::sample::DiskSample;
 use sysinfo::{DiskRefreshKind, Disks};
 
+use super::procfs::ProcFile;
 use super::rate::RateSet;
 
 /// Filesystem types that hold no user data on a disk of their own.
@@ -66,18 +69,63 @@ pub struct DiskReading {
     pub write_bps: f64,
 }
 
+/// Where I/O counters come from on Linux: the open `/proc/diskstats`, read once per
+/// sample for every device, and the name each mounted device has in it.
+#[derive(Debug)]
+pub struct DiskStats {
+    file: Option<ProcFile>,
+    /// Device as mounted (`/dev/mapper/vg-root`) → name in diskstats (`dm-0`).
+    names: HashMap<String, String>,
+}
+
+impl DiskStats {
+    pub fn new() -> Self {
+        Self {
+            file: ProcFile::try_open("/proc/diskstats"),
+            names: HashMap::new(),
+        }
+    }
+}
+
+impl Default for DiskStats {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Reads filesystems; `rates` keeps the I/O counters of each device between samples.
 /// With `rescan` the mount table is read again (new and removed mounts); otherwise only
-/// the known filesystems' space and I/O counters are refreshed.
-pub fn read(disks: &mut Disks, rates: &mut RateSet<2>, now: Instant, rescan: bool) -> DiskReading {
-    let kind = DiskRefreshKind::nothing().with_storage().with_io_usage();
+/// the known filesystems' space and I/O counters are refreshed. Space comes from
+/// sysinfo (`statvfs`); I/O counters from `/proc/diskstats` where it exists, otherwise
+/// from sysinfo.
+pub fn read(
+    disks: &mut Disks,
+    stats: &mut DiskStats,
+    rates: &mut RateSet<2>,
+    now: Instant,
+    rescan: bool,
+) -> DiskReading {
+    let DiskStats { file, names } = stats;
+    let mut kind = DiskRefreshKind::nothing().with_storage();
+    if file.is_none() {
+        kind = kind.with_io_usage();
+    }
     if rescan {
         disks.refresh_specifics(true, kind);
+        names.clear();
     } else {
         for d in disks.iter_mut() {
             d.refresh_specifics(kind);
         }
     }
+    let diskstats = match file.as_mut().map(ProcFile::read) {
+        Some(Ok(text)) => Some(text),
+        Some(Err(_)) => {
+            *file = None;
+            None
+        }
+        None => None,
+    };
 
     // Device name -> index into `out`, to keep one mount per device.
     let mut by_device: HashMap<String, usize> = HashMap::new();
@@ -99,7 +147,15 @@ pub fn read(disks: &mut Disks, rates: &mut RateSet<2>, now: Instant, rescan: boo
             read_bps: 0.0,
             write_bps: 0.0,
         };
-        let counters = [usage.total_read_bytes, usage.total_written_bytes];
+        let counters = match diskstats {
+            Some(text) => {
+                if !names.contains_key(&device) {
+                    names.insert(device.clone(), diskstats_name(d.name()));
+                }
+                diskstats_counters(text, &names[&device]).unwrap_or_default()
+            }
+            None => [usage.total_read_bytes, usage.total_written_bytes],
+        };
         match by_device.get(&device) {
             Some(&i) if out[i].1.mount.len() <= row.mount.len() => {}
             Some(&i) => out[i] = (device, row, counters),
@@ -126,9 +182,50 @@ pub fn read(disks: &mut Disks, rates: &mut RateSet<2>, now: Instant, rescan: boo
     reading
 }
 
+/// The name `/proc/diskstats` uses for a mounted device: the device path with
+/// symlinks resolved (`/dev/mapper/vg-root` → `/dev/dm-0`), without `/dev/`.
+pub fn diskstats_name(device: &OsStr) -> String {
+    let path = Path::new(device);
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let name = real.strip_prefix("/dev").unwrap_or(&real);
+    name.to_string_lossy().into_owned()
+}
+
+/// Bytes read and written since boot by device `name`, from `/proc/diskstats`
+/// (`major minor name reads merged sectors_read ms writes merged sectors_written …`,
+/// sectors of 512 bytes whatever the device's block size).
+pub fn diskstats_counters(text: &str, name: &str) -> Option<[u64; 2]> {
+    text.lines().find_map(|line| {
+        let mut f = line.split_whitespace();
+        if f.nth(2)? != name {
+            return None;
+        }
+        let read: u64 = f.nth(2)?.parse().ok()?;
+        let written: u64 = f.nth(3)?.parse().ok()?;
+        Some([read.saturating_mul(512), written.saturating_mul(512)])
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Sectors read and written of the named device, in bytes.
+    #[test]
+    fn parses_diskstats() {
+        let text = "   8       0 sda 100 0 2000 10 50 0 4000 20 0 30 30\n   \
+                    8       1 sda1 90 0 1800 9 45 0 3600 18 0 27 27\n";
+        assert_eq!(
+            diskstats_counters(text, "sda1"),
+            Some([1800 * 512, 3600 * 512])
+        );
+        assert_eq!(
+            diskstats_counters(text, "sda"),
+            Some([2000 * 512, 4000 * 512])
+        );
+        assert_eq!(diskstats_counters(text, "sdb"), None);
+        assert_eq!(diskstats_name(OsStr::new("/dev/sda1")), "sda1");
+    }
 
     /// Pseudo and memory filesystems are filtered, real ones are kept.
     #[test]

@@ -10,6 +10,7 @@ use std::time::Instant;
 use lunasentri_schema::sample::IfaceSample;
 use sysinfo::Networks;
 
+use super::procfs::ProcFile;
 use super::rate::RateSet;
 
 /// What the agent does with an interface.
@@ -85,63 +86,81 @@ pub struct NetReading {
 
 /// Reads interface counters; `rates` keeps them between samples.
 ///
-/// On Linux the counters of every interface come from one read of `/proc/net/dev`;
-/// elsewhere from sysinfo.
-pub fn read(networks: &mut Networks, rates: &mut RateSet<2>, now: Instant) -> NetReading {
-    let counters = match std::fs::read_to_string("/proc/net/dev") {
-        Ok(text) => parse_proc_net_dev(&text),
-        Err(_) => {
-            networks.refresh(true);
-            networks
-                .iter()
-                .map(|(name, d)| {
-                    (
-                        name.to_string_lossy().into_owned(),
-                        d.total_received(),
-                        d.total_transmitted(),
-                    )
-                })
-                .collect()
-        }
-    };
+/// On Linux the counters of every interface come from one read of the open
+/// `/proc/net/dev` (`dev`); elsewhere, or when it fails, from sysinfo.
+pub fn read(
+    networks: &mut Networks,
+    dev: &mut Option<ProcFile>,
+    rates: &mut RateSet<2>,
+    now: Instant,
+) -> NetReading {
     let mut reading = NetReading::default();
-    for (name, rx, tx) in counters {
-        let kind = classify(&name);
-        if kind == IfaceKind::Skipped {
-            continue;
+    match dev.as_mut().map(ProcFile::read) {
+        Some(Ok(text)) => {
+            for (name, rx, tx) in proc_net_dev(text) {
+                add(&mut reading, rates, name, rx, tx, now);
+            }
         }
-        let [rx_bps, tx_bps] = rates.update(&name, [rx, tx], now);
-        if kind == IfaceKind::Physical {
-            reading.rx_bytes = reading.rx_bytes.saturating_add(rx);
-            reading.tx_bytes = reading.tx_bytes.saturating_add(tx);
-            reading.rx_bps += rx_bps;
-            reading.tx_bps += tx_bps;
+        _ => {
+            *dev = None;
+            networks.refresh(true);
+            for (name, d) in networks.iter() {
+                let name = name.to_string_lossy();
+                add(
+                    &mut reading,
+                    rates,
+                    &name,
+                    d.total_received(),
+                    d.total_transmitted(),
+                    now,
+                );
+            }
         }
-        reading.ifaces.push(IfaceSample {
-            name,
-            rx_bytes: rx,
-            tx_bytes: tx,
-            rx_bps,
-            tx_bps,
-        });
     }
     rates.retain_seen();
     reading.ifaces.sort_by(|a, b| a.name.cmp(&b.name));
     reading
 }
 
-/// Parses `/proc/net/dev`: `name: rx_bytes rx_packets … (8 rx fields) tx_bytes …`.
-pub fn parse_proc_net_dev(text: &str) -> Vec<(String, u64, u64)> {
-    text.lines()
-        .filter_map(|line| {
-            let (name, fields) = line.split_once(':')?;
-            let f: Vec<u64> = fields
-                .split_whitespace()
-                .map_while(|v| v.parse().ok())
-                .collect();
-            (f.len() >= 9).then(|| (name.trim().to_owned(), f[0], f[8]))
-        })
-        .collect()
+/// Adds one interface's counters to the reading, by the filter rule.
+fn add(
+    reading: &mut NetReading,
+    rates: &mut RateSet<2>,
+    name: &str,
+    rx: u64,
+    tx: u64,
+    now: Instant,
+) {
+    let kind = classify(name);
+    if kind == IfaceKind::Skipped {
+        return;
+    }
+    let [rx_bps, tx_bps] = rates.update(name, [rx, tx], now);
+    if kind == IfaceKind::Physical {
+        reading.rx_bytes = reading.rx_bytes.saturating_add(rx);
+        reading.tx_bytes = reading.tx_bytes.saturating_add(tx);
+        reading.rx_bps += rx_bps;
+        reading.tx_bps += tx_bps;
+    }
+    reading.ifaces.push(IfaceSample {
+        name: name.to_owned(),
+        rx_bytes: rx,
+        tx_bytes: tx,
+        rx_bps,
+        tx_bps,
+    });
+}
+
+/// The interfaces of `/proc/net/dev`: `name: rx_bytes rx_packets … (8 rx fields)
+/// tx_bytes …`, as `(name, rx_bytes, tx_bytes)`, borrowing from the text.
+pub fn proc_net_dev(text: &str) -> impl Iterator<Item = (&str, u64, u64)> {
+    text.lines().filter_map(|line| {
+        let (name, fields) = line.split_once(':')?;
+        let mut f = fields.split_whitespace();
+        let rx = f.next()?.parse().ok()?;
+        let tx = f.nth(7)?.parse().ok()?;
+        Some((name.trim(), rx, tx))
+    })
 }
 
 #[cfg(test)]
@@ -156,11 +175,8 @@ mod tests {
                     lo:  100 1 0 0 0 0 0 0  100 1 0 0 0 0 0 0\n  \
                     eth0: 560939434 400000 0 0 0 0 0 0 1150865 9000 0 0 0 0 0 0\n";
         assert_eq!(
-            parse_proc_net_dev(text),
-            vec![
-                ("lo".to_owned(), 100, 100),
-                ("eth0".to_owned(), 560_939_434, 1_150_865)
-            ]
+            proc_net_dev(text).collect::<Vec<_>>(),
+            vec![("lo", 100, 100), ("eth0", 560_939_434, 1_150_865)]
         );
     }
 

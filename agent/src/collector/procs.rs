@@ -9,7 +9,11 @@ pub fn count(sys: &mut System) -> u64 {
     if let Some(count) = count_proc_dirs() {
         return count;
     }
-    sys.refresh_processes_specifics(ProcessesToUpdate::All, true, ProcessRefreshKind::nothing());
+    sys.refresh_processes_specifics(
+        ProcessesToUpdate::All,
+        true,
+        ProcessRefreshKind::nothing().without_tasks(),
+    );
     sys.processes().len() as u64
 }
 
@@ -17,10 +21,15 @@ pub fn count(sys: &mut System) -> u64 {
 /// usage is averaged since the previous call, so calling this every few seconds gives
 /// steadier (and cheaper) figures than every sample.
 pub fn top_now(sys: &mut System, n: usize) -> Vec<ProcSample> {
+    // Threads are not listed: reading every task directory would cost more than the
+    // processes themselves.
     sys.refresh_processes_specifics(
         ProcessesToUpdate::All,
         true,
-        ProcessRefreshKind::nothing().with_cpu().with_memory(),
+        ProcessRefreshKind::nothing()
+            .with_cpu()
+            .with_memory()
+            .without_tasks(),
     );
     let rows: Vec<ProcSample> = sys
         .processes()
