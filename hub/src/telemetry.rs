@@ -50,9 +50,9 @@ impl Default for HubMetrics {
             samples_rejected: Family::default(),
             frames_dropped: Counter::default(),
             writer_queue_depth: Gauge::default(),
-            writer_flush_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
+            writer_flush_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 16)),
             writer_flush_errors: Counter::default(),
-            fanout_latency_seconds: Histogram::new(exponential_buckets(0.00005, 2.0, 16)),
+            fanout_latency_seconds: Histogram::new(exponential_buckets(0.00005, 2.0, 20)),
             registry: Registry::default(),
         };
         registry.register(

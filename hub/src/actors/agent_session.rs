@@ -238,12 +238,21 @@ impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for AgentSession {
                 });
             }
             Ok(AggregatedMessage::Pong(_)) => {}
-            Ok(AggregatedMessage::Close(_)) => ctx.stop(),
+            Ok(AggregatedMessage::Close(_)) => {
+                self.closing = true;
+                ctx.stop();
+            }
             Err(ProtocolError::Overflow) => {
                 self.deps.metrics.reject("too_large");
                 let msg =
                     format!("frame exceeds {MAX_BATCH_BYTES} bytes (the largest batch frame)");
                 self.fail(ctx, close::BAD_FRAME, "frame_too_large", msg);
+            }
+            Err(ProtocolError::Io(e)) => {
+                // The peer went away mid-frame: a lost connection, not bad input.
+                tracing::debug!(machine_id = self.machine_id, error = %e, "agent connection lost");
+                self.closing = true;
+                ctx.stop();
             }
             Err(e) => {
                 self.deps.metrics.reject("protocol");

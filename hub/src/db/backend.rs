@@ -114,7 +114,8 @@ impl CustomizeConnection<DbConn, r2d2::Error> for Pragmas {
     fn on_acquire(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
         if let DbConn::Sqlite(c) = conn {
             // journal_mode = WAL is persistent and set once in `connect`.
-            c.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            c.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                 PRAGMA cache_size = -16000;")
             .map_err(r2d2::Error::QueryError)?;
         }
         Ok(())
@@ -139,7 +140,10 @@ pub fn connect(url: &str, pool_size: u32) -> Result<(Pool, Backend), DbError> {
             }
             let mut c = SqliteConnection::establish(&parsed.target)?;
             if parsed.target != ":memory:" {
-                c.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;")
+                // auto_vacuum must be chosen before the first table exists: a new file
+                // gets INCREMENTAL (retention hands freed pages back); on an existing
+                // file the setting only takes effect after a one-time `VACUUM`.
+                c.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL;")
                     .map_err(|e| {
                         diesel::ConnectionError::BadConnection(format!("enabling WAL: {e}"))
                     })?;

@@ -62,6 +62,9 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_ts ON audit_log (ts);
 
+-- A rowid table: rows are appended in arrival order and the (machine_id, ts) key is a
+-- separate index, so inserts from thousands of interleaved machines stay sequential
+-- writes and the large `detail` column does not spill every key page.
 CREATE TABLE metrics_history (
     machine_id BIGINT NOT NULL REFERENCES machines (id) ON DELETE CASCADE,
     ts BIGINT NOT NULL,
@@ -86,4 +89,4 @@ CREATE TABLE metrics_history (
     procs BIGINT NOT NULL,
     detail TEXT NOT NULL,
     PRIMARY KEY (machine_id, ts)
-) WITHOUT ROWID;
+);
