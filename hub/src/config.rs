@@ -16,7 +16,8 @@
 //! | `--local-host-metrics` | `LUNASENTRI_LOCAL_HOST_METRICS` | `local_host_metrics` | `false` |
 //! | – | `LUNASENTRI_ADMIN_EMAIL` / `LUNASENTRI_ADMIN_PASSWORD` | – | first start only |
 //!
-//! Tuning keys exist only in the file (`limits.*`, `writer.*`, `offline_after_min`);
+//! Tuning keys exist only in the file (`limits.*`, `writer.*`, `offline_after_min`,
+//! `retention.raw|minute|hour` — the defaults until an admin sets them through the API);
 //! `docs/operations.md` lists them. Secrets are never printed or logged.
 
 use std::net::SocketAddr;
@@ -25,6 +26,8 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use serde::Deserialize;
+
+use crate::retention::Retention;
 
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize, Default)]
@@ -153,6 +156,19 @@ struct FileConfig {
     offline_after_min: Option<String>,
     limits: Option<Limits>,
     writer: Option<WriterConfig>,
+    retention: Option<RetentionFile>,
+}
+
+/// `retention:` in the file: how long each history tier is kept (`48h`, `30d`, ...).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RetentionFile {
+    /// Raw samples (default `48h`).
+    raw: Option<String>,
+    /// 1-minute rollups (default `30d`).
+    minute: Option<String>,
+    /// 1-hour rollups (default `400d`).
+    hour: Option<String>,
 }
 
 /// The resolved configuration the hub runs with.
@@ -173,6 +189,8 @@ pub struct Config {
     pub offline_after_min: Duration,
     pub limits: Limits,
     pub writer: WriterConfig,
+    /// Default retention per tier (an admin may override it at run time).
+    pub retention: Retention,
     /// First-start admin (from the environment only).
     pub admin_email: Option<String>,
     pub admin_password: Option<String>,
@@ -195,6 +213,7 @@ impl Default for Config {
             offline_after_min: Duration::from_secs(15),
             limits: Limits::default(),
             writer: WriterConfig::default(),
+            retention: Retention::default(),
             admin_email: None,
             admin_password: None,
         }
@@ -317,6 +336,7 @@ impl Config {
                 "flush_ms, batch_rows and queue must be positive",
             ));
         }
+        let retention = resolve_retention(file.retention.unwrap_or_default())?;
         let ui_dir = cli.ui_dir.or(file.ui_dir);
         Ok(Self {
             bind,
@@ -339,6 +359,7 @@ impl Config {
             offline_after_min,
             limits,
             writer,
+            retention,
             admin_email: env_admin.0.filter(|s| !s.is_empty()),
             admin_password: env_admin.1.filter(|s| !s.is_empty()),
         })
@@ -351,6 +372,30 @@ impl Config {
             p.join("index.html").exists().then(|| p.to_path_buf())
         })
     }
+}
+
+fn resolve_retention(f: RetentionFile) -> Result<Retention, ConfigError> {
+    let d = Retention::default();
+    let get = |key: &'static str, v: Option<String>, default: Duration| match v {
+        Some(s) => parse_duration(&s).map_err(|m| value(key, m)),
+        None => Ok(default),
+    };
+    let r = Retention {
+        raw: get("retention.raw", f.raw, d.raw)?,
+        minute: get("retention.minute", f.minute, d.minute)?,
+        hour: get("retention.hour", f.hour, d.hour)?,
+    };
+    r.validate().map_err(|(field, m)| {
+        value(
+            match field {
+                "raw" => "retention.raw",
+                "minute" => "retention.minute",
+                _ => "retention.hour",
+            },
+            m,
+        )
+    })?;
+    Ok(r)
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -430,6 +475,34 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("session_ttl"), "{err}");
+    }
+
+    /// Retention durations come from the file, and bad or inconsistent ones are
+    /// refused naming the key.
+    #[test]
+    fn retention_section() {
+        let load = |text: &str| {
+            let f = write(text);
+            Config::resolve(
+                Cli {
+                    config: Some(f.path().into()),
+                    ..Cli::default()
+                },
+                (None, None),
+            )
+        };
+        let c = load("retention:\n  raw: 24h\n  hour: 2000d\n").unwrap();
+        assert_eq!(c.retention.raw, Duration::from_secs(86_400));
+        assert_eq!(c.retention.minute, Duration::from_secs(30 * 86_400));
+        assert_eq!(c.retention.hour, Duration::from_secs(2000 * 86_400));
+        let err = load("retention:\n  raw: soon\n").unwrap_err().to_string();
+        assert!(err.contains("retention.raw"), "{err}");
+        let err = load("retention:\n  minute: 1d\n  raw: 2d\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("retention.minute"), "{err}");
+        let err = load("retention:\n  daily: 1d\n").unwrap_err().to_string();
+        assert!(err.contains("daily"), "{err}");
     }
 
     /// A half TLS configuration is refused.

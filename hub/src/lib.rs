@@ -8,7 +8,8 @@
 //! - [`actors`]: the live pipeline: agent sessions, machines, the subscription registry,
 //!   browser sessions, and the batch writer.
 //! - [`http`]: REST and WebSocket endpoints, one file per resource; OpenAPI.
-//! - [`validate`], [`query`]: sample checks and history bucketing.
+//! - [`validate`], [`query`]: sample checks; history queries over the raw and rollup tiers.
+//! - [`retention`]: per-tier retention and the background task deleting expired history.
 //! - [`telemetry`]: `/metrics` and logging; [`clock`]: injectable time.
 //! - [`testing`]: `TestHub`, a real hub on `127.0.0.1:0` with a temp database.
 //!
@@ -24,6 +25,7 @@ pub mod http;
 pub mod live;
 pub mod local_host;
 pub mod query;
+pub mod retention;
 pub mod state;
 pub mod telemetry;
 pub mod testing;
@@ -52,6 +54,10 @@ use crate::telemetry::HubMetrics;
 /// How often machine status is re-evaluated in production.
 const STATUS_TICK: Duration = Duration::from_secs(1);
 
+/// When the first retention pass runs after start, and how often after that.
+const RETENTION_FIRST: Duration = Duration::from_secs(60);
+const RETENTION_EVERY: Duration = Duration::from_secs(600);
+
 /// Options that only tests change.
 #[derive(Debug, Clone)]
 pub struct Hooks {
@@ -76,6 +82,7 @@ pub struct Hub {
     pub server: actix_web::dev::Server,
     writer: Writer,
     writer_thread: std::thread::JoinHandle<()>,
+    retention: retention::RetentionTask,
     local_agent: Option<local_host::LocalAgent>,
 }
 
@@ -87,6 +94,8 @@ impl Hub {
         if let Some(agent) = self.local_agent {
             let _ = web::block(move || agent.stop()).await;
         }
+        let retention = self.retention;
+        let _ = web::block(move || retention.stop()).await;
         self.writer.shutdown();
         let _ = web::block(move || self.writer_thread.join()).await;
         tracing::info!("hub stopped");
@@ -130,6 +139,13 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
         config.writer.clone(),
         metrics.clone(),
         hooks.writer_paused.clone(),
+    );
+    let retention = retention::RetentionTask::start(
+        pool.clone(),
+        config.retention,
+        hooks.clock.clone(),
+        RETENTION_FIRST,
+        RETENTION_EVERY,
     );
     let settings = MachineSettings {
         clock: hooks.clock.clone(),
@@ -211,6 +227,7 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
         server,
         writer,
         writer_thread,
+        retention,
         local_agent,
     })
 }

@@ -1,4 +1,5 @@
-//! History queries: parameter checking and time bucketing (avg/min/max per scalar).
+//! History queries: parameter checking, choice of tier, and time bucketing (avg/min/max
+//! per scalar) done by the database over raw rows or rollups.
 
 use std::collections::BTreeMap;
 
@@ -6,8 +7,10 @@ use lunasentri_schema::api::{Band, MetricSeries};
 use lunasentri_schema::sample::SCALAR_NAMES;
 use serde::Deserialize;
 
-use crate::db::metrics::MetricRow;
+use crate::db::DbConn;
+use crate::db::rollups::{self, Tier};
 use crate::error::ApiError;
+use crate::retention::Retention;
 
 const DEFAULT_POINTS: i64 = 300;
 const MAX_POINTS: i64 = 5000;
@@ -33,7 +36,7 @@ pub struct RangeParams {
 pub struct Range {
     pub from: i64,
     pub to: i64,
-    pub step_ms: i64,
+    pub points: i64,
     pub metrics: Vec<&'static str>,
 }
 
@@ -55,133 +58,206 @@ impl RangeParams {
                 format!("must be between 1 and {MAX_POINTS}"),
             ));
         }
-        let metrics = match self.metrics.as_deref() {
-            None | Some("") => SCALAR_NAMES.to_vec(),
-            Some(list) => list
-                .split(',')
-                .map(|m| {
-                    SCALAR_NAMES
-                        .iter()
-                        .find(|n| **n == m.trim())
-                        .copied()
-                        .ok_or_else(|| ApiError::field("metrics", format!("unknown metric {m:?}")))
-                })
-                .collect::<Result<_, _>>()?,
-        };
-        // At least one second per bucket: raw samples are at most 1 Hz.
-        let step_ms = ((to - from + points - 1) / points).max(1000);
         Ok(Range {
             from,
             to,
-            step_ms,
-            metrics,
+            points,
+            metrics: parse_metrics(self.metrics.as_deref())?,
         })
     }
 }
 
-#[derive(Clone, Copy)]
-struct Acc {
-    sum: f64,
-    min: f64,
-    max: f64,
-    n: u32,
+/// `metrics=a,b`: names from `SCALAR_NAMES`; empty or absent means all.
+fn parse_metrics(list: Option<&str>) -> Result<Vec<&'static str>, ApiError> {
+    match list {
+        None | Some("") => Ok(SCALAR_NAMES.to_vec()),
+        Some(list) => list
+            .split(',')
+            .map(|m| {
+                SCALAR_NAMES
+                    .iter()
+                    .find(|n| **n == m.trim())
+                    .copied()
+                    .ok_or_else(|| ApiError::field("metrics", format!("unknown metric {m:?}")))
+            })
+            .collect(),
+    }
 }
 
-/// Buckets raw rows (ordered by ts) into at most `points` buckets.
-pub fn bucket(machine_id: i64, r: &Range, rows: &[MetricRow]) -> MetricSeries {
-    let n = ((r.to - r.from + r.step_ms - 1) / r.step_ms) as usize;
-    let idx: Vec<usize> = r
-        .metrics
-        .iter()
-        .map(|m| SCALAR_NAMES.iter().position(|n| n == m).unwrap_or(0))
-        .collect();
-    let empty = Acc {
-        sum: 0.0,
-        min: f64::INFINITY,
-        max: f64::NEG_INFINITY,
-        n: 0,
+/// How a range is answered: from which tier, in buckets of `step_ms` from `from`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub tier: Tier,
+    pub from: i64,
+    pub to: i64,
+    pub step_ms: i64,
+    /// Number of buckets, never more than the requested points.
+    pub buckets: i64,
+}
+
+fn ceil_div(a: i64, b: i64) -> i64 {
+    (a + b - 1) / b
+}
+
+/// Picks the coarsest tier that still gives the requested resolution: raw below a
+/// one-minute step, `1m` below one hour, `1h` above. When the chosen tier no longer
+/// holds data as old as `from` (its retention has passed), the next coarser tier
+/// answers instead, so old ranges are never empty just because raw rows expired.
+/// Rollup steps are whole multiples of the tier's bucket, starting on a bucket edge.
+pub fn plan(r: &Range, retention: &Retention, now: i64) -> Plan {
+    // At least one second per bucket: raw samples are at most 1 Hz.
+    let wanted = ceil_div(r.to - r.from, r.points).max(1000);
+    let mut tier = if wanted < 60_000 {
+        Tier::Raw
+    } else if wanted < 3_600_000 {
+        Tier::Minute
+    } else {
+        Tier::Hour
     };
-    let mut acc = vec![vec![empty; n]; idx.len()];
-    for row in rows {
-        let b = ((row.ts - r.from) / r.step_ms) as usize;
-        if b >= n {
+    while tier != Tier::Hour && r.from < now.saturating_sub(retention.keep_ms(tier)) {
+        tier = if tier == Tier::Raw {
+            Tier::Minute
+        } else {
+            Tier::Hour
+        };
+    }
+    let size = tier.bucket_ms();
+    let from = tier.bucket_start(r.from);
+    let step_ms = if tier == Tier::Raw {
+        wanted
+    } else {
+        ceil_div(ceil_div(r.to - from, r.points), size).max(1) * size
+    };
+    Plan {
+        tier,
+        from,
+        to: r.to,
+        step_ms,
+        buckets: ceil_div(r.to - from, step_ms),
+    }
+}
+
+/// Runs a plan for several machines in one query; one series per machine, in the
+/// order of `machine_ids`.
+pub fn series(
+    conn: &mut DbConn,
+    machine_ids: &[i64],
+    r: &Range,
+    p: &Plan,
+) -> diesel::QueryResult<Vec<MetricSeries>> {
+    let rows = rollups::aggregate(
+        conn,
+        p.tier,
+        machine_ids,
+        p.from,
+        p.to,
+        p.step_ms,
+        &r.metrics,
+    )?;
+    let n = p.buckets as usize;
+    let ts: Vec<i64> = (0..p.buckets).map(|b| p.from + b * p.step_ms).collect();
+    let mut out: Vec<MetricSeries> = machine_ids
+        .iter()
+        .map(|&machine_id| MetricSeries {
+            machine_id,
+            from: p.from,
+            to: p.to,
+            step_ms: p.step_ms,
+            tier: p.tier.name().into(),
+            ts: ts.clone(),
+            series: r
+                .metrics
+                .iter()
+                .map(|m| {
+                    let band = Band {
+                        avg: vec![None; n],
+                        min: vec![None; n],
+                        max: vec![None; n],
+                    };
+                    ((*m).to_owned(), band)
+                })
+                .collect::<BTreeMap<_, _>>(),
+        })
+        .collect();
+    for b in rows {
+        let Some(s) = out.iter_mut().find(|s| s.machine_id == b.machine_id) else {
+            continue;
+        };
+        let Ok(i) = usize::try_from(b.idx) else {
+            continue;
+        };
+        if i >= n || b.n <= 0 {
             continue;
         }
-        let values = row.to_sample_scalars();
-        for (k, &i) in idx.iter().enumerate() {
-            let v = values[i];
-            let a = &mut acc[k][b];
-            a.sum += v;
-            a.min = a.min.min(v);
-            a.max = a.max.max(v);
-            a.n += 1;
+        for (m, (sum, lo, hi)) in r.metrics.iter().zip(b.values) {
+            if let Some(band) = s.series.get_mut(*m) {
+                band.avg[i] = Some(sum / b.n as f64);
+                band.min[i] = Some(lo);
+                band.max[i] = Some(hi);
+            }
         }
     }
-    let ts = (0..n).map(|b| r.from + b as i64 * r.step_ms).collect();
-    let series: BTreeMap<String, Band> = r
-        .metrics
-        .iter()
-        .zip(acc)
-        .map(|(name, buckets)| {
-            let mut band = Band::default();
-            for a in buckets {
-                let has = a.n > 0;
-                band.avg.push(has.then(|| a.sum / f64::from(a.n)));
-                band.min.push(has.then_some(a.min));
-                band.max.push(has.then_some(a.max));
-            }
-            ((*name).to_owned(), band)
-        })
-        .collect();
-    MetricSeries {
-        machine_id,
-        from: r.from,
-        to: r.to,
-        step_ms: r.step_ms,
-        tier: "raw".into(),
-        ts,
-        series,
-    }
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lunasentri_schema::Sample;
 
-    fn row(ts: i64, cpu: f64) -> MetricRow {
-        MetricRow::from_sample(
-            1,
-            &Sample {
-                seq: ts as u64,
-                ts,
-                cpu_pct: cpu,
-                ..Sample::default()
-            },
-        )
-    }
-
-    /// Buckets hold avg/min/max of their rows; empty buckets are gaps.
-    #[test]
-    fn buckets_avg_min_max() {
-        let r = RangeParams {
-            from: Some(0),
-            to: Some(4000),
-            points: Some(2),
-            metrics: Some("cpu_pct".into()),
+    fn range(from: i64, to: i64, points: i64) -> Range {
+        RangeParams {
+            from: Some(from),
+            to: Some(to),
+            points: Some(points),
+            metrics: None,
         }
-        .resolve(0)
-        .unwrap();
-        assert_eq!(r.step_ms, 2000);
-        let s = bucket(1, &r, &[row(0, 10.0), row(1000, 30.0)]);
-        let cpu = &s.series["cpu_pct"];
-        assert_eq!(s.ts, vec![0, 2000]);
-        assert_eq!(cpu.avg, vec![Some(20.0), None]);
-        assert_eq!(cpu.min[0], Some(10.0));
-        assert_eq!(cpu.max[0], Some(30.0));
+        .resolve(to)
+        .unwrap()
     }
 
-    /// Bad parameters are refused naming the parameter; never more than `points` buckets.
+    /// The coarsest tier that still gives the resolution answers, never with more
+    /// buckets than points, and rollup steps are whole buckets from a bucket edge.
+    #[test]
+    fn picks_the_tier() {
+        let keep = Retention::default();
+        let now = 400 * 86_400_000;
+        let hour = 3_600_000;
+        let p = plan(&range(now - hour, now, 300), &keep, now);
+        assert_eq!((p.tier, p.step_ms), (Tier::Raw, 12_000));
+        let p = plan(&range(now - 86_400_000, now, 300), &keep, now);
+        assert_eq!((p.tier, p.step_ms), (Tier::Minute, 300_000));
+        let p = plan(&range(now - 30 * 86_400_000, now, 300), &keep, now);
+        assert_eq!(p.tier, Tier::Hour);
+        assert_eq!(p.step_ms % hour, 0);
+        for (span, points) in [(hour, 7), (86_400_000 + 12_345, 301), (90 * 86_400_000, 1)] {
+            let p = plan(&range(now - span - 777, now - 777, points), &keep, now);
+            assert!(p.buckets <= points, "{p:?}");
+            assert_eq!(p.from % p.tier.bucket_ms(), 0);
+            assert!(p.from + p.buckets * p.step_ms >= p.to);
+        }
+    }
+
+    /// A range older than raw retention is answered from the minute tier, and one
+    /// older than the minute tier's from the hour tier.
+    #[test]
+    fn expired_tiers_fall_back() {
+        let keep = Retention::default();
+        let now = 400 * 86_400_000;
+        let p = plan(
+            &range(now - 3 * 86_400_000, now - 3 * 86_400_000 + 60_000, 60),
+            &keep,
+            now,
+        );
+        assert_eq!(p.tier, Tier::Minute);
+        let p = plan(
+            &range(now - 40 * 86_400_000, now - 39 * 86_400_000, 300),
+            &keep,
+            now,
+        );
+        assert_eq!(p.tier, Tier::Hour);
+    }
+
+    /// Bad parameters are refused naming the parameter.
     #[test]
     fn params() {
         let bad = |p: RangeParams| p.resolve(10_000).unwrap_err().to_string();
@@ -207,14 +283,5 @@ mod tests {
             })
             .contains("gpu")
         );
-        let r = RangeParams {
-            from: Some(0),
-            to: Some(86_400_000),
-            points: Some(7),
-            metrics: None,
-        }
-        .resolve(0)
-        .unwrap();
-        assert!((r.to - r.from) / r.step_ms <= 7);
     }
 }

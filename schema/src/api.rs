@@ -253,3 +253,18 @@ pub struct Latest {
     pub last_seen: Option<i64>,
     pub sample: Option<Sample>,
 }
+
+/// `GET/PUT /api/admin/retention`: how long each history tier is kept, in seconds.
+/// Each is between 1 hour and 100 years, and coarser tiers are kept at least as long
+/// as finer ones (`raw_s <= minute_s <= hour_s`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Raw samples (default 48 h).
+    pub raw_s: u64,
+    /// 1-minute rollups (default 30 days).
+    pub minute_s: u64,
+    /// 1-hour rollups (default 400 days).
+    pub hour_s: u64,
+}

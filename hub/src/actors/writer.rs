@@ -18,7 +18,7 @@ use tokio::sync::oneshot;
 
 use crate::config::WriterConfig;
 use crate::db::audit::NewAuditOwned;
-use crate::db::metrics::{MetricRow, insert_ignore};
+use crate::db::metrics::MetricRow;
 use crate::db::{DbConn, Pool, machines};
 use crate::telemetry::HubMetrics;
 
@@ -254,7 +254,7 @@ fn write_batch(
                         let e = newest.entry(*machine_id).or_insert(ts);
                         *e = (*e).max(ts);
                     }
-                    insert_ignore(c, rows)?
+                    crate::db::rollups::insert_samples(c, rows)?
                 }
                 WriteJob::Hello { machine_id, hello } => {
                     machines::set_hello(c, *machine_id, hello)?

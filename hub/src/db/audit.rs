@@ -62,6 +62,50 @@ pub fn list(conn: &mut DbConn, limit: i64, before_id: Option<i64>) -> QueryResul
     q.load(conn)
 }
 
+/// Rows that are about `user_id`: done by them, done to their account, or done to one
+/// of `machine_ids` (theirs). Oldest first.
+pub fn about_user(
+    conn: &mut DbConn,
+    user_id: i64,
+    machine_ids: &[i64],
+) -> QueryResult<Vec<AuditRow>> {
+    audit_log::table
+        .filter(
+            audit_log::actor_user_id
+                .eq(user_id)
+                .or(audit_log::target_type
+                    .eq("user")
+                    .and(audit_log::target_id.eq(user_id)))
+                .or(audit_log::target_type
+                    .eq("machine")
+                    .and(audit_log::target_id.eq_any(machine_ids))),
+        )
+        .order(audit_log::id)
+        .select(AuditRow::as_select())
+        .load(conn)
+}
+
+/// Deletes the rows [`about_user`] returns (erasure of an account).
+pub fn delete_about_user(
+    conn: &mut DbConn,
+    user_id: i64,
+    machine_ids: &[i64],
+) -> QueryResult<usize> {
+    diesel::delete(
+        audit_log::table.filter(
+            audit_log::actor_user_id
+                .eq(user_id)
+                .or(audit_log::target_type
+                    .eq("user")
+                    .and(audit_log::target_id.eq(user_id)))
+                .or(audit_log::target_type
+                    .eq("machine")
+                    .and(audit_log::target_id.eq_any(machine_ids))),
+        ),
+    )
+    .execute(conn)
+}
+
 /// An audit row that owns its strings, for queuing to the writer.
 #[derive(Debug, Clone)]
 pub struct NewAuditOwned {

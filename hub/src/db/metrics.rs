@@ -1,5 +1,7 @@
 //! `metrics_history`: raw samples, one row per `(machine_id, ts)`, inserted idempotently.
 
+use std::collections::HashSet;
+
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -136,33 +138,57 @@ impl MetricRow {
     }
 }
 
-/// Inserts rows, skipping any `(machine_id, ts)` already stored; returns how many
-/// rows were new. Callers wrap it in the writer's one transaction per flush.
+/// Inserts rows, skipping any `(machine_id, ts)` already stored (or repeated earlier in
+/// `rows`); returns the indices of the rows that were new, so rollups count each stored
+/// sample exactly once. Callers wrap it in the writer's one transaction per flush.
 ///
-/// PostgreSQL takes multi-row statements; SQLite cannot combine a multi-row VALUES list
-/// with ON CONFLICT in Diesel, and inside one transaction its cached single-row
-/// statement is as fast.
-pub fn insert_ignore(conn: &mut DbConn, rows: &[MetricRow]) -> QueryResult<usize> {
-    let mut inserted = 0;
+/// PostgreSQL takes multi-row statements and reports the new keys with `RETURNING`;
+/// SQLite cannot combine a multi-row VALUES list with ON CONFLICT in Diesel, and inside
+/// one transaction its cached single-row statement is as fast, its affected-row count
+/// saying whether the row was new.
+pub fn insert_new(conn: &mut DbConn, rows: &[MetricRow]) -> QueryResult<Vec<usize>> {
+    let mut new = Vec::new();
     match conn {
         DbConn::Sqlite(c) => {
-            for row in rows {
-                inserted += diesel::insert_into(mh::table)
+            for (i, row) in rows.iter().enumerate() {
+                let n = diesel::insert_into(mh::table)
                     .values(row)
                     .on_conflict_do_nothing()
                     .execute(c)?;
+                if n > 0 {
+                    new.push(i);
+                }
             }
         }
         DbConn::Pg(c) => {
-            for chunk in rows.chunks(INSERT_CHUNK) {
-                inserted += diesel::insert_into(mh::table)
-                    .values(chunk)
+            // Repeats inside one statement would make "which copy was stored" unclear.
+            let mut seen = HashSet::new();
+            let unique: Vec<usize> = (0..rows.len())
+                .filter(|&i| seen.insert((rows[i].machine_id, rows[i].ts)))
+                .collect();
+            for chunk in unique.chunks(INSERT_CHUNK) {
+                let values: Vec<&MetricRow> = chunk.iter().map(|&i| &rows[i]).collect();
+                let stored: HashSet<(i64, i64)> = diesel::insert_into(mh::table)
+                    .values(values)
                     .on_conflict_do_nothing()
-                    .execute(c)?;
+                    .returning((mh::machine_id, mh::ts))
+                    .get_results(c)?
+                    .into_iter()
+                    .collect();
+                new.extend(
+                    chunk
+                        .iter()
+                        .filter(|&&i| stored.contains(&(rows[i].machine_id, rows[i].ts))),
+                );
             }
         }
     }
-    Ok(inserted)
+    Ok(new)
+}
+
+/// Like [`insert_new`], returning only how many rows were new.
+pub fn insert_ignore(conn: &mut DbConn, rows: &[MetricRow]) -> QueryResult<usize> {
+    insert_new(conn, rows).map(|v| v.len())
 }
 
 /// Raw rows of one machine with `from <= ts < to`, oldest first.
@@ -177,6 +203,25 @@ pub fn range(
         .filter(mh::ts.ge(from))
         .filter(mh::ts.lt(to))
         .order(mh::ts)
+        .select(MetricRow::as_select())
+        .load(conn)
+}
+
+/// At most `limit` raw rows of one machine with `from <= ts < to`, oldest first: one
+/// page of a streamed export (the next page starts at the last `ts + 1`).
+pub fn page(
+    conn: &mut DbConn,
+    machine_id: i64,
+    from: i64,
+    to: i64,
+    limit: i64,
+) -> QueryResult<Vec<MetricRow>> {
+    mh::table
+        .filter(mh::machine_id.eq(machine_id))
+        .filter(mh::ts.ge(from))
+        .filter(mh::ts.lt(to))
+        .order(mh::ts)
+        .limit(limit)
         .select(MetricRow::as_select())
         .load(conn)
 }

@@ -15,8 +15,10 @@ pub mod enrollment;
 pub mod machines;
 pub mod metrics;
 pub mod migrate;
+pub mod rollups;
 pub mod schema;
 pub mod sessions;
+pub mod settings;
 pub mod users;
 
 pub use backend::{DbConn, DbError, Pool, connect};

@@ -95,6 +95,32 @@ diesel::table! {
     }
 }
 
+// The rollup tiers have 57 columns (n, and sum/min/max of every scalar); only the key
+// and the count are declared here. `db::rollups` reads and writes the rest with SQL
+// generated from `SCALAR_NAMES`.
+diesel::table! {
+    metrics_1m (machine_id, bucket_ts) {
+        machine_id -> BigInt,
+        bucket_ts -> BigInt,
+        n -> BigInt,
+    }
+}
+
+diesel::table! {
+    metrics_1h (machine_id, bucket_ts) {
+        machine_id -> BigInt,
+        bucket_ts -> BigInt,
+        n -> BigInt,
+    }
+}
+
+diesel::table! {
+    settings (key) {
+        key -> Text,
+        value -> Text,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(machines -> users (owner_id));
 diesel::joinable!(enrollment_tokens -> users (owner_id));
@@ -107,4 +133,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     enrollment_tokens,
     audit_log,
     metrics_history,
+    metrics_1m,
+    metrics_1h,
+    settings,
 );

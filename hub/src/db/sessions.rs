@@ -52,3 +52,12 @@ pub fn delete_for_user(conn: &mut DbConn, user_id: i64, keep: Option<i64>) -> Qu
 pub fn delete_expired(conn: &mut DbConn, now: i64) -> QueryResult<usize> {
     diesel::delete(sessions::table.filter(sessions::expires_at.le(now))).execute(conn)
 }
+
+/// A user's sessions as (id, created_at, expires_at); the token hash is not returned.
+pub fn for_user(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<(i64, i64, i64)>> {
+    sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .order(sessions::id)
+        .select((sessions::id, sessions::created_at, sessions::expires_at))
+        .load(conn)
+}

@@ -109,3 +109,12 @@ pub fn count_admins(conn: &mut DbConn) -> QueryResult<i64> {
 pub fn delete(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
     diesel::delete(users::table.find(id)).execute(conn)
 }
+
+/// Erases an account and everything of it: its machines with their raw history and
+/// rollups, its sessions and enrollment tokens (all by ON DELETE CASCADE), and every
+/// audit row about it or its machines. Run it inside a transaction.
+pub fn erase(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
+    let machine_ids = super::machines::ids(conn, Some(id))?;
+    super::audit::delete_about_user(conn, id, &machine_ids)?;
+    delete(conn, id)
+}

@@ -1,12 +1,14 @@
-//! `/api/admin/*`: the audit log.
+//! `/api/admin/*`: the audit log and history retention.
 
-use lunasentri_schema::api::{AuditEntry, ErrorBody};
+use lunasentri_schema::api::{AuditEntry, ErrorBody, RetentionSettings};
 use serde::Deserialize;
 
+use super::access;
 use super::extract::{Json, Query};
 use crate::auth::AuthUser;
 use crate::db::audit;
 use crate::error::{ApiError, ApiResult};
+use crate::retention::{self, Retention};
 use crate::state::State;
 
 /// Paging of the audit log, newest first.
@@ -38,4 +40,46 @@ pub async fn audit_log(
         .db(move |c| Ok(audit::list(c, limit, before)?))
         .await?;
     Ok(Json(rows.into_iter().map(|r| r.to_api()).collect()))
+}
+
+/// How long each history tier is kept: the value set here, else the configuration's.
+#[utoipa::path(get, path = "/api/admin/retention", tag = "admin",
+    responses((status = 200, body = RetentionSettings), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn get_retention(state: State, user: AuthUser) -> ApiResult<Json<RetentionSettings>> {
+    user.require_admin()?;
+    let defaults = state.config.retention;
+    let r = state
+        .db(move |c| Ok(retention::current(c, defaults)?))
+        .await?;
+    Ok(Json(r.to_api()))
+}
+
+/// Change how long each history tier is kept (stored; survives restarts). The next
+/// retention pass applies it.
+#[utoipa::path(put, path = "/api/admin/retention", tag = "admin", request_body = RetentionSettings,
+    responses((status = 200, body = RetentionSettings), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
+pub async fn put_retention(
+    state: State,
+    user: AuthUser,
+    body: Json<RetentionSettings>,
+) -> ApiResult<Json<RetentionSettings>> {
+    user.require_admin()?;
+    let r = Retention::from_api(&body);
+    r.validate()
+        .map_err(|(field, m)| ApiError::field(&format!("{field}_s"), m))?;
+    state
+        .db(move |c| {
+            retention::store(c, r)?;
+            access::audit(
+                c,
+                &user,
+                "set_retention",
+                "settings",
+                None,
+                serde_json::to_string(&r.to_api()).unwrap_or_default(),
+            )
+        })
+        .await?;
+    Ok(Json(r.to_api()))
 }

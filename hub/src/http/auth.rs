@@ -13,7 +13,7 @@ use crate::db::{now_ms, sessions, users};
 use crate::error::{ApiError, ApiResult};
 use crate::state::State;
 
-fn session_cookie(state: &State, value: String, max_age_s: i64) -> Cookie<'static> {
+pub(crate) fn session_cookie(state: &State, value: String, max_age_s: i64) -> Cookie<'static> {
     let secure = state.config.tls.is_some()
         || state
             .config

@@ -17,6 +17,7 @@ use crate::auth::secrets::{display_prefix, random_token, sha256_hex};
 use crate::db::{machines, metrics, now_ms};
 use crate::error::{ApiError, ApiResult};
 use crate::query;
+use crate::retention;
 use crate::state::State;
 
 /// `?all=true` lets an admin list every user's machines.
@@ -220,7 +221,8 @@ pub async fn latest(state: State, user: AuthUser, id: web::Path<i64>) -> ApiResu
     Ok(Json(out))
 }
 
-/// History as time buckets with avg/min/max per scalar.
+/// History as time buckets with avg/min/max per scalar, from the coarsest stored tier
+/// that still gives the requested resolution (see `tier` in the answer).
 #[utoipa::path(get, path = "/api/machines/{id}/metrics", tag = "metrics",
     params(("id" = i64, Path, description = "Machine id"), query::RangeParams),
     responses((status = 200, body = MetricSeries), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -232,12 +234,17 @@ pub async fn history(
     q: Query<query::RangeParams>,
 ) -> ApiResult<Json<MetricSeries>> {
     let id = id.into_inner();
-    let range = q.into_inner().resolve(now_ms())?;
+    let now = now_ms();
+    let range = q.into_inner().resolve(now)?;
+    let defaults = state.config.retention;
     let out = state
         .db(move |c| {
             access::machine(c, &user, id, "admin_read_metrics")?;
-            let rows = metrics::range(c, id, range.from, range.to)?;
-            Ok(query::bucket(id, &range, &rows))
+            let keep = retention::current(c, defaults)?;
+            let plan = query::plan(&range, &keep, now);
+            query::series(c, &[id], &range, &plan)?
+                .pop()
+                .ok_or(ApiError::NotFound("machine"))
         })
         .await?;
     Ok(Json(out))

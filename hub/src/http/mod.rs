@@ -9,9 +9,12 @@ pub mod agent;
 pub mod auth;
 pub mod enrollment;
 pub mod errors;
+pub mod export;
 pub mod extract;
 pub mod live;
 pub mod machines;
+pub mod me;
+pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod ui;
@@ -70,13 +73,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .route("/machines/{id}/latest", web::get().to(machines::latest))
                 .route("/machines/{id}/metrics", web::get().to(machines::history))
+                .route("/machines/{id}/export", web::get().to(export::machine))
+                .route("/metrics", web::get().to(metrics::overview))
+                .route("/me", web::delete().to(me::delete))
+                .route("/me/export", web::get().to(me::export))
                 .route("/enrollment-tokens", web::get().to(enrollment::list))
                 .route("/enrollment-tokens", web::post().to(enrollment::create))
                 .route(
                     "/enrollment-tokens/{id}",
                     web::delete().to(enrollment::delete),
                 )
-                .route("/admin/audit-log", web::get().to(admin::audit_log)),
+                .route("/admin/audit-log", web::get().to(admin::audit_log))
+                .route("/admin/retention", web::get().to(admin::get_retention))
+                .route("/admin/retention", web::put().to(admin::put_retention)),
         )
         .default_service(web::to(ui::fallback));
 }

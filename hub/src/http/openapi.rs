@@ -8,7 +8,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, Secur
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    admin, agent as agent_http, auth, enrollment, live as live_http, machines, ops, users,
+    admin, agent as agent_http, auth, enrollment, export, live as live_http, machines, me, metrics,
+    ops, users,
 };
 
 struct Security;
@@ -40,8 +41,9 @@ impl Modify for Security {
         users::list, users::create, users::update, users::delete,
         machines::list, machines::create, machines::get, machines::update, machines::delete,
         machines::rotate_key, machines::revoke_key, machines::latest, machines::history,
+        export::machine, metrics::overview, me::export, me::delete,
         enrollment::list, enrollment::create, enrollment::delete,
-        admin::audit_log,
+        admin::audit_log, admin::get_retention, admin::put_retention,
         agent_http::stream, agent_http::post_metrics, agent_http::health, agent_http::register,
         live_http::live,
         ops::healthz, ops::readyz, ops::metrics,
@@ -51,6 +53,7 @@ impl Modify for Security {
         agent::AgentFrame, agent::Hello, agent::HubFrame,
         live::LiveClientFrame, live::LiveFrame, live::MachineSnapshot, live::MachineStatus,
         api::ErrorBody, api::ErrorDetail, api::Role, api::User, api::Machine, api::MetricSeries, api::Band,
+        api::RetentionSettings, export::Format,
     )),
     modifiers(&Security),
     security(("session" = [])),

@@ -157,7 +157,7 @@ pub async fn update(
     Ok(Json(row.to_api()))
 }
 
-/// Delete a user and everything they own.
+/// Delete a user and everything they own (as `DELETE /api/me` does for oneself).
 #[utoipa::path(delete, operation_id = "delete_user", path = "/api/users/{id}", tag = "users",
     params(("id" = i64, Path, description = "User id")),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -180,8 +180,9 @@ pub async fn delete(state: State, user: AuthUser, id: web::Path<i64>) -> ApiResu
                         "the last admin cannot be deleted".into(),
                     ));
                 }
-                users::delete(c, id)?;
-                access::audit(c, &admin, "delete_user", "user", Some(id), target.email)?;
+                users::erase(c, id)?;
+                // The erased account is not named: nothing of it is kept.
+                access::audit(c, &admin, "delete_user", "user", None, String::new())?;
                 Ok(())
             })
         })

@@ -5,6 +5,7 @@ mod agent_link;
 mod auth;
 mod bad_input;
 mod common;
+mod history;
 mod isolation;
 mod live;
 mod machines;

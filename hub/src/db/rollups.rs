@@ -1,0 +1,539 @@
+//! Rollup tiers `metrics_1m` and `metrics_1h`: per machine and minute (hour) bucket, the
+//! sample count `n` and, for every scalar in `SCALAR_NAMES`, its sum, min and max.
+//!
+//! They are maintained incrementally in the writer's transaction from the raw rows that
+//! were actually new ([`insert_samples`]): a replayed sample is not counted twice, and a
+//! late one merges into its bucket (`sum += , n += , min = min(), max = max()`), so a
+//! bucket always equals the aggregate of the raw rows that were ever stored in it.
+//! Storing the sum instead of the average keeps merging exact.
+//!
+//! The tables are 57 columns wide, past Diesel's column limit, so this module writes
+//! their SQL from `SCALAR_NAMES` and reads rows by position.
+
+use std::collections::BTreeMap;
+
+use diesel::backend::Backend;
+use diesel::deserialize::{self, FromSql, QueryableByName};
+use diesel::prelude::*;
+use diesel::row::{Field, NamedRow, Row};
+use diesel::sql_types::{BigInt, Double};
+use lunasentri_schema::sample::SCALAR_NAMES;
+
+use super::DbConn;
+use super::metrics::{self, MetricRow};
+
+/// Number of scalars rolled up.
+pub const N: usize = SCALAR_NAMES.len();
+
+/// Groups per upsert statement (57 binds each: far under both backends' limits).
+const UPSERT_CHUNK: usize = 64;
+
+/// A storage tier of history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Tier {
+    Raw,
+    Minute,
+    Hour,
+}
+
+impl Tier {
+    pub const ALL: [Tier; 3] = [Tier::Raw, Tier::Minute, Tier::Hour];
+
+    /// The name clients see in `MetricSeries::tier`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Raw => "raw",
+            Tier::Minute => "1m",
+            Tier::Hour => "1h",
+        }
+    }
+
+    /// Width of one stored bucket (raw rows are points: 1 ms).
+    pub fn bucket_ms(self) -> i64 {
+        match self {
+            Tier::Raw => 1,
+            Tier::Minute => 60_000,
+            Tier::Hour => 3_600_000,
+        }
+    }
+
+    pub fn table(self) -> &'static str {
+        match self {
+            Tier::Raw => "metrics_history",
+            Tier::Minute => "metrics_1m",
+            Tier::Hour => "metrics_1h",
+        }
+    }
+
+    /// The time column of the tier's table.
+    pub fn ts_column(self) -> &'static str {
+        match self {
+            Tier::Raw => "ts",
+            _ => "bucket_ts",
+        }
+    }
+
+    /// Start of the bucket holding `ts`.
+    pub fn bucket_start(self, ts: i64) -> i64 {
+        ts.div_euclid(self.bucket_ms()) * self.bucket_ms()
+    }
+}
+
+/// Count, sum, min and max of every scalar over some samples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Agg {
+    pub n: i64,
+    pub sum: [f64; N],
+    pub min: [f64; N],
+    pub max: [f64; N],
+}
+
+impl Agg {
+    /// The aggregate of one sample.
+    pub fn one(values: &[f64; N]) -> Self {
+        Self {
+            n: 1,
+            sum: *values,
+            min: *values,
+            max: *values,
+        }
+    }
+
+    /// Adds one sample.
+    pub fn add(&mut self, values: &[f64; N]) {
+        self.n += 1;
+        for (k, v) in values.iter().enumerate() {
+            self.sum[k] += v;
+            self.min[k] = self.min[k].min(*v);
+            self.max[k] = self.max[k].max(*v);
+        }
+    }
+}
+
+/// Stores raw rows idempotently and folds the new ones into both rollup tiers, all on
+/// `conn` (the caller's transaction). Returns how many rows were new.
+pub fn insert_samples(conn: &mut DbConn, rows: &[MetricRow]) -> QueryResult<usize> {
+    let new = metrics::insert_new(conn, rows)?;
+    for tier in [Tier::Minute, Tier::Hour] {
+        let mut groups: BTreeMap<(i64, i64), Agg> = BTreeMap::new();
+        for &i in &new {
+            let r = &rows[i];
+            let v = r.to_sample_scalars();
+            groups
+                .entry((r.machine_id, tier.bucket_start(r.ts)))
+                .and_modify(|a| a.add(&v))
+                .or_insert_with(|| Agg::one(&v));
+        }
+        let groups: Vec<_> = groups.into_iter().collect();
+        for chunk in groups.chunks(UPSERT_CHUNK) {
+            upsert(conn, tier, chunk)?;
+        }
+    }
+    Ok(new.len())
+}
+
+/// The multi-row upsert merging `rows` groups into `tier`.
+fn upsert_sql(pg: bool, tier: Tier, rows: usize) -> String {
+    let t = tier.table();
+    let mut cols = vec!["machine_id".to_owned(), "bucket_ts".into(), "n".into()];
+    for name in SCALAR_NAMES {
+        for part in ["sum", "min", "max"] {
+            cols.push(format!("{name}_{part}"));
+        }
+    }
+    let width = cols.len();
+    let mut sql = format!("INSERT INTO {t} ({}) VALUES ", cols.join(", "));
+    let mut bind = 0;
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        let marks: Vec<String> = (0..width)
+            .map(|_| {
+                bind += 1;
+                if pg { format!("${bind}") } else { "?".into() }
+            })
+            .collect();
+        sql.push('(');
+        sql.push_str(&marks.join(", "));
+        sql.push(')');
+    }
+    let (least, greatest) = if pg {
+        ("LEAST", "GREATEST")
+    } else {
+        ("MIN", "MAX")
+    };
+    let mut sets = vec![format!("n = {t}.n + excluded.n")];
+    for name in SCALAR_NAMES {
+        sets.push(format!("{name}_sum = {t}.{name}_sum + excluded.{name}_sum"));
+        sets.push(format!(
+            "{name}_min = {least}({t}.{name}_min, excluded.{name}_min)"
+        ));
+        sets.push(format!(
+            "{name}_max = {greatest}({t}.{name}_max, excluded.{name}_max)"
+        ));
+    }
+    sql.push_str(" ON CONFLICT (machine_id, bucket_ts) DO UPDATE SET ");
+    sql.push_str(&sets.join(", "));
+    sql
+}
+
+fn upsert(conn: &mut DbConn, tier: Tier, groups: &[((i64, i64), Agg)]) -> QueryResult<usize> {
+    let pg = matches!(conn, DbConn::Pg(_));
+    let sql = upsert_sql(pg, tier, groups.len());
+    crate::on_backend!(conn, c => {
+        let mut q = diesel::sql_query(sql.as_str()).into_boxed();
+        for ((machine_id, bucket_ts), a) in groups {
+            q = q
+                .bind::<BigInt, _>(*machine_id)
+                .bind::<BigInt, _>(*bucket_ts)
+                .bind::<BigInt, _>(a.n);
+            for k in 0..N {
+                q = q
+                    .bind::<Double, _>(a.sum[k])
+                    .bind::<Double, _>(a.min[k])
+                    .bind::<Double, _>(a.max[k]);
+            }
+        }
+        q.execute(c)
+    })
+}
+
+/// One output bucket of [`aggregate`]: bucket index `idx` of `machine_id`, with the
+/// count and, per requested metric, (sum, min, max).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bucket {
+    pub machine_id: i64,
+    pub idx: i64,
+    pub n: i64,
+    pub values: Vec<(f64, f64, f64)>,
+}
+
+impl<DB> QueryableByName<DB> for Bucket
+where
+    DB: Backend,
+    i64: FromSql<BigInt, DB>,
+    f64: FromSql<Double, DB>,
+{
+    fn build<'a>(row: &impl NamedRow<'a, DB>) -> deserialize::Result<Self> {
+        let machine_id = NamedRow::get::<BigInt, i64>(row, "machine_id")?;
+        let idx = NamedRow::get::<BigInt, i64>(row, "idx")?;
+        let n = NamedRow::get::<BigInt, i64>(row, "n")?;
+        let k = (Row::field_count(row).saturating_sub(3)) / 3;
+        let mut values = Vec::with_capacity(k);
+        for i in 0..k {
+            let mut triple = [0.0; 3];
+            for (j, slot) in triple.iter_mut().enumerate() {
+                let field = Row::get(row, 3 + i * 3 + j).ok_or("missing aggregate column")?;
+                *slot = <f64 as FromSql<Double, DB>>::from_nullable_sql(field.value())?;
+            }
+            values.push((triple[0], triple[1], triple[2]));
+        }
+        Ok(Self {
+            machine_id,
+            idx,
+            n,
+            values,
+        })
+    }
+}
+
+/// Aggregates `tier` rows of `machine_ids` with `from <= ts < to` into buckets of
+/// `step_ms` (bucket `idx` starts at `from + idx * step_ms`), in the database, for the
+/// scalars `metrics`. Only non-empty buckets are returned, ordered by machine and index.
+pub fn aggregate(
+    conn: &mut DbConn,
+    tier: Tier,
+    machine_ids: &[i64],
+    from: i64,
+    to: i64,
+    step_ms: i64,
+    metrics: &[&str],
+) -> QueryResult<Vec<Bucket>> {
+    if machine_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let t = tier.ts_column();
+    let mut cols = vec![
+        "machine_id".to_owned(),
+        format!("({t} - ({from})) / {step_ms} AS idx"),
+    ];
+    let dbl = |c: &str| format!("CAST({c} AS DOUBLE PRECISION)");
+    for m in metrics {
+        // Only names from SCALAR_NAMES ever reach the SQL text.
+        let m = SCALAR_NAMES
+            .iter()
+            .find(|n| *n == m)
+            .ok_or(diesel::result::Error::NotFound)?;
+        if tier == Tier::Raw {
+            let v = dbl(m);
+            cols.push(format!("SUM({v}), MIN({v}), MAX({v})"));
+        } else {
+            cols.push(format!("SUM({m}_sum), MIN({m}_min), MAX({m}_max)"));
+        }
+    }
+    let n = if tier == Tier::Raw {
+        "COUNT(*)".to_owned()
+    } else {
+        "CAST(SUM(n) AS BIGINT)".to_owned()
+    };
+    cols.insert(2, format!("{n} AS n"));
+    let ids: Vec<String> = machine_ids.iter().map(i64::to_string).collect();
+    let sql = format!(
+        "SELECT {} FROM {} WHERE machine_id IN ({}) AND {t} >= {from} AND {t} < {to} \
+         GROUP BY machine_id, idx ORDER BY machine_id, idx",
+        cols.join(", "),
+        tier.table(),
+        ids.join(", "),
+    );
+    crate::on_backend!(conn, c => diesel::sql_query(sql.as_str()).load::<Bucket>(c))
+}
+
+/// At most `limit` stored buckets of one machine in a rollup tier with
+/// `bucket_ts >= from`, oldest first, as (bucket start, aggregate): one page of an
+/// export or of a test's full read.
+pub fn page(
+    conn: &mut DbConn,
+    tier: Tier,
+    machine_id: i64,
+    from: i64,
+    limit: i64,
+) -> QueryResult<Vec<(i64, Agg)>> {
+    let mut cols = vec!["machine_id, bucket_ts AS idx, n".to_owned()];
+    for name in SCALAR_NAMES {
+        cols.push(format!("{name}_sum, {name}_min, {name}_max"));
+    }
+    let sql = format!(
+        "SELECT {} FROM {} WHERE machine_id = {machine_id} AND bucket_ts >= {from} \
+         ORDER BY bucket_ts LIMIT {limit}",
+        cols.join(", "),
+        tier.table()
+    );
+    let rows = crate::on_backend!(conn, c => diesel::sql_query(sql.as_str()).load::<Bucket>(c))?;
+    Ok(rows
+        .into_iter()
+        .map(|b| {
+            let mut a = Agg::one(&[0.0; N]);
+            a.n = b.n;
+            for (k, (s, lo, hi)) in b.values.into_iter().enumerate() {
+                a.sum[k] = s;
+                a.min[k] = lo;
+                a.max[k] = hi;
+            }
+            (b.idx, a)
+        })
+        .collect())
+}
+
+/// Every stored bucket of one machine in a rollup tier (tests and tools).
+pub fn load(conn: &mut DbConn, tier: Tier, machine_id: i64) -> QueryResult<Vec<(i64, Agg)>> {
+    page(conn, tier, machine_id, -(1 << 62), i64::MAX)
+}
+
+/// Rows stored for a machine in a rollup tier.
+pub fn count(conn: &mut DbConn, tier: Tier, machine_id: i64) -> QueryResult<i64> {
+    use super::schema::{metrics_1h, metrics_1m};
+    match tier {
+        Tier::Raw => metrics::count(conn, machine_id),
+        Tier::Minute => metrics_1m::table
+            .filter(metrics_1m::machine_id.eq(machine_id))
+            .count()
+            .get_result(conn),
+        Tier::Hour => metrics_1h::table
+            .filter(metrics_1h::machine_id.eq(machine_id))
+            .count()
+            .get_result(conn),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use diesel::Connection;
+    use lunasentri_schema::Sample;
+    use rand::{RngExt, SeedableRng, rngs::StdRng};
+
+    use super::*;
+    use crate::testing::TestDb;
+
+    fn machine(conn: &mut DbConn, name: &str) -> i64 {
+        let owner = crate::db::users::insert(
+            conn,
+            &crate::db::users::NewUser {
+                email: &format!("{name}@x.io"),
+                password_hash: "x",
+                role: "user",
+                created_at: 0,
+            },
+        )
+        .unwrap()
+        .id;
+        crate::db::machines::insert(
+            conn,
+            &crate::db::machines::NewMachine {
+                owner_id: owner,
+                name,
+                api_key_hash: name,
+                key_prefix: "k",
+                status: "pending",
+                hostname: None,
+                created_at: 0,
+            },
+        )
+        .unwrap()
+        .id
+    }
+
+    fn random_sample(rng: &mut StdRng, ts: i64) -> Sample {
+        Sample {
+            seq: rng.random_range(0..1_000_000),
+            ts,
+            cpu_pct: rng.random_range(0.0..100.0),
+            mem_used_pct: rng.random_range(0.0..100.0),
+            disk_used_pct: rng.random_range(0.0..100.0),
+            net_rx_bytes: rng.random_range(0..1u64 << 40),
+            net_tx_bytes: rng.random_range(0..1u64 << 40),
+            load1: rng.random_range(0.0..64.0),
+            load5: rng.random_range(0.0..64.0),
+            load15: rng.random_range(0.0..64.0),
+            mem_used_bytes: rng.random_range(0..1u64 << 36),
+            mem_total_bytes: 1 << 36,
+            swap_used_bytes: rng.random_range(0..1u64 << 30),
+            swap_total_bytes: 1 << 30,
+            disk_read_bps: rng.random_range(0.0..1e9),
+            disk_write_bps: rng.random_range(0.0..1e9),
+            net_rx_bps: rng.random_range(0.0..1e9),
+            net_tx_bps: rng.random_range(0.0..1e9),
+            uptime_s: rng.random_range(0..1_000_000),
+            procs: rng.random_range(0..5000),
+            ..Sample::default()
+        }
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+    }
+
+    /// Brute force: the rollup of every stored raw row, per bucket of `tier`.
+    fn brute_force(conn: &mut DbConn, tier: Tier, machine_id: i64) -> BTreeMap<i64, Agg> {
+        let mut out: BTreeMap<i64, Agg> = BTreeMap::new();
+        for r in metrics::range(conn, machine_id, i64::MIN, i64::MAX).unwrap() {
+            let v = r.to_sample_scalars();
+            out.entry(tier.bucket_start(r.ts))
+                .and_modify(|a| a.add(&v))
+                .or_insert_with(|| Agg::one(&v));
+        }
+        out
+    }
+
+    /// Random batches with replays (same ts, other values), late and out-of-order
+    /// samples, over two machines: both rollup tiers always equal the brute-force
+    /// aggregate of the raw rows that are stored.
+    fn rollups_match_brute_force(url: &str) {
+        let (pool, _) = crate::db::connect(url, 1).unwrap();
+        let mut c = pool.get().unwrap();
+        let ids = [machine(&mut c, "a"), machine(&mut c, "b")];
+        let mut rng = StdRng::seed_from_u64(0x5eed_2026);
+        let base = 1_800_000_000_000i64;
+        let mut sent: HashMap<i64, Vec<i64>> = HashMap::new();
+        let mut duplicates = 0;
+        for round in 0..60 {
+            let id = ids[rng.random_range(0..ids.len())];
+            let len = rng.random_range(1..40);
+            let mut rows = Vec::new();
+            for _ in 0..len {
+                let earlier = sent.get(&id).filter(|v| !v.is_empty());
+                let ts = match (rng.random_range(0..10), earlier) {
+                    // A replay of a stored timestamp, possibly with other values.
+                    (0..=2, Some(v)) => {
+                        duplicates += 1;
+                        v[rng.random_range(0..v.len())]
+                    }
+                    // Anywhere in a three-hour window: late and out of order.
+                    _ => base + rng.random_range(0..3 * 3_600_000i64) / 250 * 250,
+                };
+                sent.entry(id).or_default().push(ts);
+                rows.push(MetricRow::from_sample(id, &random_sample(&mut rng, ts)));
+            }
+            if round % 7 == 0 {
+                // A batch replayed whole, as an agent does after a lost ack.
+                let again = rows.clone();
+                rows.extend(again);
+            }
+            c.transaction(|c| insert_samples(c, &rows)).unwrap();
+        }
+        assert!(duplicates > 0, "the test replays samples");
+        for id in ids {
+            for tier in [Tier::Minute, Tier::Hour] {
+                let want = brute_force(&mut c, tier, id);
+                let got: BTreeMap<i64, Agg> = load(&mut c, tier, id).unwrap().into_iter().collect();
+                assert_eq!(
+                    got.keys().collect::<Vec<_>>(),
+                    want.keys().collect::<Vec<_>>(),
+                    "{tier:?} buckets of machine {id}"
+                );
+                for (ts, w) in &want {
+                    let g = &got[ts];
+                    assert_eq!(g.n, w.n, "{tier:?} count at {ts}");
+                    for (k, name) in SCALAR_NAMES.iter().enumerate() {
+                        assert!(close(g.sum[k], w.sum[k]), "{tier:?} {name} sum at {ts}");
+                        assert_eq!(g.min[k], w.min[k], "{tier:?} {name} min at {ts}");
+                        assert_eq!(g.max[k], w.max[k], "{tier:?} {name} max at {ts}");
+                    }
+                }
+            }
+            let raw = count(&mut c, Tier::Raw, id).unwrap();
+            let in_hours: i64 = load(&mut c, Tier::Hour, id)
+                .unwrap()
+                .iter()
+                .map(|(_, a)| a.n)
+                .sum();
+            assert_eq!(raw, in_hours, "every stored sample is counted exactly once");
+        }
+    }
+
+    /// Rollups equal the brute-force aggregate of raw rows on SQLite.
+    #[test]
+    fn rollups_match_brute_force_sqlite() {
+        rollups_match_brute_force(&TestDb::sqlite().url);
+    }
+
+    /// Rollups equal the brute-force aggregate of raw rows on PostgreSQL.
+    #[test]
+    fn rollups_match_brute_force_postgres() {
+        if let Some(db) = TestDb::postgres() {
+            rollups_match_brute_force(&db.url);
+        }
+    }
+
+    /// The aggregate query buckets raw rows and rollups alike, and a bucket that is
+    /// re-sent is counted once.
+    #[test]
+    fn aggregate_buckets_all_tiers() {
+        let db = TestDb::sqlite();
+        let (pool, _) = crate::db::connect(&db.url, 1).unwrap();
+        let mut c = pool.get().unwrap();
+        let id = machine(&mut c, "q");
+        let rows: Vec<MetricRow> = (0..180)
+            .map(|i| {
+                let s = Sample {
+                    ts: i * 1000,
+                    cpu_pct: i as f64,
+                    ..Sample::default()
+                };
+                MetricRow::from_sample(id, &s)
+            })
+            .collect();
+        assert_eq!(insert_samples(&mut c, &rows).unwrap(), 180);
+        assert_eq!(insert_samples(&mut c, &rows).unwrap(), 0);
+        for tier in [Tier::Raw, Tier::Minute] {
+            let b = aggregate(&mut c, tier, &[id], 0, 180_000, 120_000, &["cpu_pct"]).unwrap();
+            assert_eq!(b.len(), 2, "{tier:?}");
+            assert_eq!((b[0].n, b[1].n), (120, 60), "{tier:?}");
+            assert_eq!(b[0].values[0], ((0..120).sum::<i64>() as f64, 0.0, 119.0));
+            assert_eq!(b[1].values[0].2, 179.0);
+        }
+        assert_eq!(count(&mut c, Tier::Hour, id).unwrap(), 1);
+    }
+}

@@ -1,0 +1,503 @@
+//! Retention: how long each history tier is kept, and the background task that deletes
+//! what has expired.
+//!
+//! The task runs on its own thread with pooled connections and deletes in short
+//! statements of at most [`PassOptions::batch`] rows per machine, pausing between them,
+//! so the writer and readers never wait long for it. On SQLite it then returns the freed
+//! pages to the file system with `PRAGMA incremental_vacuum` (new databases are created
+//! with `auto_vacuum = INCREMENTAL`); on PostgreSQL the batched deletes leave dead rows
+//! to autovacuum, which reuses their space for new rows.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use diesel::QueryResult;
+use diesel::RunQueryDsl;
+use diesel::connection::SimpleConnection;
+use lunasentri_schema::api::RetentionSettings;
+
+use crate::clock::Clock;
+use crate::db::rollups::Tier;
+use crate::db::{DbConn, Pool, machines, settings};
+
+/// Longest retention accepted for any tier (100 years).
+const MAX_KEEP: Duration = Duration::from_secs(100 * 365 * 86_400);
+/// Shortest retention accepted for any tier.
+const MIN_KEEP: Duration = Duration::from_secs(3600);
+/// Pages returned to the file system per `incremental_vacuum` statement.
+const VACUUM_PAGES: u32 = 2000;
+
+/// How long each tier is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub raw: Duration,
+    pub minute: Duration,
+    pub hour: Duration,
+}
+
+impl Default for Retention {
+    /// Raw 48 h, 1-minute rollups 30 days, 1-hour rollups 400 days.
+    fn default() -> Self {
+        Self {
+            raw: Duration::from_secs(48 * 3600),
+            minute: Duration::from_secs(30 * 86_400),
+            hour: Duration::from_secs(400 * 86_400),
+        }
+    }
+}
+
+impl Retention {
+    /// How long `tier` is kept, in milliseconds.
+    pub fn keep_ms(&self, tier: Tier) -> i64 {
+        let d = match tier {
+            Tier::Raw => self.raw,
+            Tier::Minute => self.minute,
+            Tier::Hour => self.hour,
+        };
+        i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// Checks bounds and order; on error returns the field at fault (`raw`, `minute`
+    /// or `hour`) and why. Coarser tiers must be kept at least as long as finer ones,
+    /// since queries fall back to them for old ranges.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        for (name, d) in [
+            ("raw", self.raw),
+            ("minute", self.minute),
+            ("hour", self.hour),
+        ] {
+            if d < MIN_KEEP || d > MAX_KEEP {
+                return Err((name, "must be between 1 hour and 100 years".into()));
+            }
+        }
+        if self.minute < self.raw {
+            return Err((
+                "minute",
+                "must be at least as long as the raw retention".into(),
+            ));
+        }
+        if self.hour < self.minute {
+            return Err((
+                "hour",
+                "must be at least as long as the minute retention".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn to_api(self) -> RetentionSettings {
+        RetentionSettings {
+            raw_s: self.raw.as_secs(),
+            minute_s: self.minute.as_secs(),
+            hour_s: self.hour.as_secs(),
+        }
+    }
+
+    pub fn from_api(s: &RetentionSettings) -> Self {
+        Self {
+            raw: Duration::from_secs(s.raw_s),
+            minute: Duration::from_secs(s.minute_s),
+            hour: Duration::from_secs(s.hour_s),
+        }
+    }
+}
+
+/// Key of the retention row in `settings`.
+const KEY: &str = "retention";
+
+/// The retention in force: the one set through the admin API, else `defaults` (the
+/// configuration file's).
+pub fn current(conn: &mut DbConn, defaults: Retention) -> QueryResult<Retention> {
+    Ok(settings::get(conn, KEY)?
+        .and_then(|v| serde_json::from_str::<RetentionSettings>(&v).ok())
+        .map(|s| Retention::from_api(&s))
+        .filter(|r| r.validate().is_ok())
+        .unwrap_or(defaults))
+}
+
+/// Stores the retention set through the admin API (it outlives restarts).
+pub fn store(conn: &mut DbConn, r: Retention) -> QueryResult<()> {
+    let json = serde_json::to_string(&r.to_api()).unwrap_or_default();
+    settings::put(conn, KEY, &json)
+}
+
+/// Batch size and pause of a retention pass.
+#[derive(Debug, Clone)]
+pub struct PassOptions {
+    /// Most rows one DELETE statement removes.
+    pub batch: i64,
+    /// Pause after each statement, leaving the database to ingestion and queries.
+    pub pause: Duration,
+}
+
+impl Default for PassOptions {
+    fn default() -> Self {
+        Self {
+            batch: 5000,
+            pause: Duration::from_millis(20),
+        }
+    }
+}
+
+/// Rows deleted by one pass, per tier.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Deleted {
+    pub raw: u64,
+    pub minute: u64,
+    pub hour: u64,
+}
+
+impl Deleted {
+    pub fn total(&self) -> u64 {
+        self.raw + self.minute + self.hour
+    }
+}
+
+/// Deletes, in every tier, the rows older than `now_ms` minus that tier's retention,
+/// in statements of at most `opts.batch` rows, each on a connection taken from the pool
+/// for that statement only. Stops early when `stop` is set.
+pub fn pass(
+    pool: &Pool,
+    now_ms: i64,
+    keep: &Retention,
+    opts: &PassOptions,
+    stop: &AtomicBool,
+) -> QueryResult<Deleted> {
+    let get = || {
+        pool.get()
+            .map_err(|e| diesel::result::Error::QueryBuilderError(e.to_string().into()))
+    };
+    let ids = machines::ids(&mut *get()?, None)?;
+    let mut deleted = Deleted::default();
+    for tier in Tier::ALL {
+        let cutoff = now_ms.saturating_sub(keep.keep_ms(tier));
+        let t = tier.table();
+        let c = tier.ts_column();
+        let b = opts.batch.max(1);
+        for &id in &ids {
+            loop {
+                if stop.load(Ordering::Relaxed) {
+                    return Ok(deleted);
+                }
+                // At most `b` rows: those up to the b-th oldest expired timestamp
+                // (timestamps are unique per machine), else all expired ones.
+                let sql = format!(
+                    "DELETE FROM {t} WHERE machine_id = {id} AND {c} < {cutoff} AND {c} <= \
+                     COALESCE((SELECT {c} FROM {t} WHERE machine_id = {id} AND {c} < {cutoff} \
+                     ORDER BY {c} LIMIT 1 OFFSET {}), {cutoff})",
+                    b - 1
+                );
+                let n = diesel::sql_query(sql).execute(&mut *get()?)? as u64;
+                match tier {
+                    Tier::Raw => deleted.raw += n,
+                    Tier::Minute => deleted.minute += n,
+                    Tier::Hour => deleted.hour += n,
+                }
+                if n > 0 && !opts.pause.is_zero() {
+                    std::thread::sleep(opts.pause);
+                }
+                if (n as i64) < b {
+                    break;
+                }
+            }
+        }
+    }
+    if deleted.total() > 0 {
+        reclaim(pool, opts, stop)?;
+    }
+    Ok(deleted)
+}
+
+/// SQLite: hands free pages back to the file system a slice at a time.
+fn reclaim(pool: &Pool, opts: &PassOptions, stop: &AtomicBool) -> QueryResult<()> {
+    let Ok(mut conn) = pool.get() else {
+        return Ok(());
+    };
+    if !matches!(&*conn, DbConn::Sqlite(_)) {
+        return Ok(());
+    }
+    let mut free = free_pages(&mut conn)?;
+    while free > 0 && !stop.load(Ordering::Relaxed) {
+        conn.batch_execute(&format!("PRAGMA incremental_vacuum({VACUUM_PAGES})"))?;
+        let now = free_pages(&mut conn)?;
+        if now >= free {
+            // auto_vacuum is off (a file from before it was enabled): nothing to do.
+            return Ok(());
+        }
+        free = now;
+        std::thread::sleep(opts.pause);
+    }
+    Ok(())
+}
+
+#[derive(diesel::QueryableByName)]
+struct FreeList {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    freelist_count: i64,
+}
+
+fn free_pages(conn: &mut DbConn) -> QueryResult<i64> {
+    let DbConn::Sqlite(c) = conn else {
+        return Ok(0);
+    };
+    Ok(diesel::sql_query("PRAGMA freelist_count")
+        .get_result::<FreeList>(c)?
+        .freelist_count)
+}
+
+/// The background retention task.
+pub struct RetentionTask {
+    stop: Arc<AtomicBool>,
+    wake: std::sync::mpsc::Sender<()>,
+    handle: JoinHandle<()>,
+}
+
+impl RetentionTask {
+    /// Starts the thread: a first pass after `first`, then one every `every`.
+    pub fn start(
+        pool: Pool,
+        defaults: Retention,
+        clock: Clock,
+        first: Duration,
+        every: Duration,
+    ) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (wake, rx) = std::sync::mpsc::channel::<()>();
+        let flag = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("lunasentri-retention".into())
+            .spawn(move || {
+                let mut wait = first;
+                // Any message (or a dropped sender) means stop; a timeout means work.
+                while let Err(RecvTimeoutError::Timeout) = rx.recv_timeout(wait) {
+                    wait = every;
+                    let keep = match pool.get() {
+                        Ok(mut c) => current(&mut c, defaults).unwrap_or(defaults),
+                        Err(_) => continue,
+                    };
+                    let started = std::time::Instant::now();
+                    match pass(&pool, clock.now_ms(), &keep, &PassOptions::default(), &flag) {
+                        Ok(d) if d.total() > 0 => tracing::info!(
+                            raw = d.raw,
+                            minute = d.minute,
+                            hour = d.hour,
+                            seconds = started.elapsed().as_secs_f64(),
+                            "retention: expired history deleted"
+                        ),
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!(error = %e, "retention pass failed; retrying later")
+                        }
+                    }
+                    if flag.load(Ordering::Relaxed) {
+                        break;
+                    }
+                }
+            })
+            .expect("spawn retention thread");
+        Self { stop, wake, handle }
+    }
+
+    /// Stops the task (mid-pass if need be) and waits for it.
+    pub fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.wake.send(());
+        let _ = self.handle.join();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::Connection;
+    use lunasentri_schema::Sample;
+
+    use super::*;
+    use crate::db::metrics::MetricRow;
+    use crate::db::rollups::{self, insert_samples};
+    use crate::testing::TestDb;
+
+    const H: i64 = 3_600_000;
+
+    fn machine(conn: &mut DbConn, name: &str) -> i64 {
+        let owner = crate::db::users::insert(
+            conn,
+            &crate::db::users::NewUser {
+                email: &format!("{name}@x.io"),
+                password_hash: "x",
+                role: "user",
+                created_at: 0,
+            },
+        )
+        .unwrap()
+        .id;
+        machines::insert(
+            conn,
+            &machines::NewMachine {
+                owner_id: owner,
+                name,
+                api_key_hash: name,
+                key_prefix: "k",
+                status: "pending",
+                hostname: None,
+                created_at: 0,
+            },
+        )
+        .unwrap()
+        .id
+    }
+
+    /// With time under the test's control, each pass deletes exactly the rows older than
+    /// each tier's retention (in small batches), and nothing else.
+    fn deletes_exactly_what_expired(url: &str) {
+        let (pool, _) = crate::db::connect(url, 2).unwrap();
+        let mut c = pool.get().unwrap();
+        let ids = [machine(&mut c, "r1"), machine(&mut c, "r2")];
+        // One sample every 5 minutes over 10 hours, for both machines.
+        let start = 1_000 * H;
+        for &id in &ids {
+            let rows: Vec<MetricRow> = (0..120)
+                .map(|i| {
+                    let s = Sample {
+                        ts: start + i * 300_000,
+                        ..Sample::default()
+                    };
+                    MetricRow::from_sample(id, &s)
+                })
+                .collect();
+            c.transaction(|c| insert_samples(c, &rows)).unwrap();
+        }
+        drop(c);
+        let keep = Retention {
+            raw: Duration::from_secs(2 * 3600),
+            minute: Duration::from_secs(4 * 3600),
+            hour: Duration::from_secs(6 * 3600),
+        };
+        let opts = PassOptions {
+            batch: 7,
+            pause: Duration::ZERO,
+        };
+        let now = start + 10 * H;
+        let stop = AtomicBool::new(false);
+        let expected = |tier: Tier| -> u64 {
+            let cutoff = now - keep.keep_ms(tier);
+            let per_machine = (0..120)
+                .map(|i| tier.bucket_start(start + i * 300_000))
+                .filter(|ts| *ts < cutoff)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len() as u64;
+            per_machine * ids.len() as u64
+        };
+        let want = Deleted {
+            raw: expected(Tier::Raw),
+            minute: expected(Tier::Minute),
+            hour: expected(Tier::Hour),
+        };
+        assert!(want.raw > 7 && want.minute > 0 && want.hour > 0);
+        assert_eq!(pass(&pool, now, &keep, &opts, &stop).unwrap(), want);
+        let mut c = pool.get().unwrap();
+        for &id in &ids {
+            for tier in Tier::ALL {
+                let cutoff = now - keep.keep_ms(tier);
+                let left: Vec<i64> = match tier {
+                    Tier::Raw => crate::db::metrics::range(&mut c, id, i64::MIN, i64::MAX)
+                        .unwrap()
+                        .iter()
+                        .map(|r| r.ts)
+                        .collect(),
+                    _ => rollups::load(&mut c, tier, id)
+                        .unwrap()
+                        .iter()
+                        .map(|(ts, _)| *ts)
+                        .collect(),
+                };
+                assert!(
+                    left.iter().all(|ts| *ts >= cutoff),
+                    "{tier:?} kept expired rows"
+                );
+                let total = (0..120)
+                    .map(|i| tier.bucket_start(start + i * 300_000))
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len();
+                let kept = total as u64 - want_for(tier, &want) / ids.len() as u64;
+                assert_eq!(left.len() as u64, kept, "{tier:?} deleted unexpired rows");
+            }
+        }
+        drop(c);
+        // A second pass at the same instant finds nothing more.
+        assert_eq!(
+            pass(&pool, now, &keep, &opts, &stop).unwrap(),
+            Deleted::default()
+        );
+    }
+
+    fn want_for(tier: Tier, d: &Deleted) -> u64 {
+        match tier {
+            Tier::Raw => d.raw,
+            Tier::Minute => d.minute,
+            Tier::Hour => d.hour,
+        }
+    }
+
+    /// Retention deletes exactly what expired, on SQLite.
+    #[test]
+    fn retention_pass_sqlite() {
+        deletes_exactly_what_expired(&TestDb::sqlite().url);
+    }
+
+    /// Retention deletes exactly what expired, on PostgreSQL.
+    #[test]
+    fn retention_pass_postgres() {
+        if let Some(db) = TestDb::postgres() {
+            deletes_exactly_what_expired(&db.url);
+        }
+    }
+
+    /// A new SQLite file uses incremental auto-vacuum, so a pass returns freed pages.
+    #[test]
+    fn sqlite_reclaims_space() {
+        let db = TestDb::sqlite();
+        let (pool, _) = crate::db::connect(&db.url, 1).unwrap();
+        let mut c = pool.get().unwrap();
+        #[derive(diesel::QueryableByName)]
+        struct Mode {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            auto_vacuum: i64,
+        }
+        let mode = diesel::sql_query("PRAGMA auto_vacuum")
+            .get_result::<Mode>(&mut *c)
+            .unwrap();
+        assert_eq!(mode.auto_vacuum, 2, "INCREMENTAL");
+        let id = machine(&mut c, "v");
+        let rows: Vec<MetricRow> = (0..5000)
+            .map(|i| {
+                MetricRow::from_sample(
+                    id,
+                    &Sample {
+                        ts: i * 1000,
+                        ..Sample::default()
+                    },
+                )
+            })
+            .collect();
+        c.transaction(|c| insert_samples(c, &rows)).unwrap();
+        drop(c);
+        let keep = Retention {
+            raw: Duration::from_secs(3600),
+            minute: Duration::from_secs(3600),
+            hour: Duration::from_secs(3600),
+        };
+        let d = pass(
+            &pool,
+            100 * H,
+            &keep,
+            &PassOptions::default(),
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+        assert_eq!(d.raw, 5000);
+        assert_eq!(free_pages(&mut pool.get().unwrap()).unwrap(), 0);
+    }
+}

@@ -1,0 +1,3 @@
+DROP TABLE settings;
+DROP TABLE metrics_1h;
+DROP TABLE metrics_1m;
