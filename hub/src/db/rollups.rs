@@ -15,7 +15,10 @@ use std::collections::BTreeMap;
 use diesel::backend::Backend;
 use diesel::deserialize::{self, FromSql, QueryableByName};
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::row::{Field, NamedRow, Row};
+use diesel::serialize::ToSql;
+use diesel::sql_types::HasSqlType;
 use diesel::sql_types::{BigInt, Double};
 use lunasentri_schema::sample::SCALAR_NAMES;
 
@@ -25,7 +28,9 @@ use super::metrics::{self, MetricRow};
 /// Number of scalars rolled up.
 pub const N: usize = SCALAR_NAMES.len();
 
-/// Groups per upsert statement (57 binds each: far under both backends' limits).
+/// Most groups per upsert statement (57 binds each: far under both backends' limits).
+/// Smaller remainders go in power-of-two statements, so each connection caches at most
+/// seven statement texts per tier.
 const UPSERT_CHUNK: usize = 64;
 
 /// A storage tier of history.
@@ -125,78 +130,104 @@ pub fn insert_samples(conn: &mut DbConn, rows: &[MetricRow]) -> QueryResult<usiz
                 .or_insert_with(|| Agg::one(&v));
         }
         let groups: Vec<_> = groups.into_iter().collect();
-        for chunk in groups.chunks(UPSERT_CHUNK) {
-            upsert(conn, tier, chunk)?;
+        let mut rest = groups.as_slice();
+        while !rest.is_empty() {
+            let size = UPSERT_CHUNK.min(1 << rest.len().ilog2());
+            let (now, later) = rest.split_at(size);
+            upsert(conn, tier, now)?;
+            rest = later;
         }
     }
     Ok(new.len())
 }
 
-/// The multi-row upsert merging `rows` groups into `tier`.
-fn upsert_sql(pg: bool, tier: Tier, rows: usize) -> String {
-    let t = tier.table();
-    let mut cols = vec!["machine_id".to_owned(), "bucket_ts".into(), "n".into()];
-    for name in SCALAR_NAMES {
-        for part in ["sum", "min", "max"] {
-            cols.push(format!("{name}_{part}"));
-        }
-    }
-    let width = cols.len();
-    let mut sql = format!("INSERT INTO {t} ({}) VALUES ", cols.join(", "));
-    let mut bind = 0;
-    for r in 0..rows {
-        if r > 0 {
-            sql.push_str(", ");
-        }
-        let marks: Vec<String> = (0..width)
-            .map(|_| {
-                bind += 1;
-                if pg { format!("${bind}") } else { "?".into() }
-            })
-            .collect();
-        sql.push('(');
-        sql.push_str(&marks.join(", "));
-        sql.push(')');
-    }
-    let (least, greatest) = if pg {
-        ("LEAST", "GREATEST")
-    } else {
-        ("MIN", "MAX")
-    };
-    let mut sets = vec![format!("n = {t}.n + excluded.n")];
-    for name in SCALAR_NAMES {
-        sets.push(format!("{name}_sum = {t}.{name}_sum + excluded.{name}_sum"));
-        sets.push(format!(
-            "{name}_min = {least}({t}.{name}_min, excluded.{name}_min)"
-        ));
-        sets.push(format!(
-            "{name}_max = {greatest}({t}.{name}_max, excluded.{name}_max)"
-        ));
-    }
-    sql.push_str(" ON CONFLICT (machine_id, bucket_ts) DO UPDATE SET ");
-    sql.push_str(&sets.join(", "));
-    sql
+/// The multi-row upsert merging groups into a rollup tier, as a Diesel query fragment
+/// so its prepared statement is cached (one text per group count); `sql_query` text is
+/// never cached, and preparing this wide statement costs more than running it.
+struct Upsert<'a> {
+    tier: Tier,
+    pg: bool,
+    groups: &'a [((i64, i64), Agg)],
 }
+
+impl Upsert<'_> {
+    fn head(&self) -> String {
+        let mut cols = vec!["machine_id".to_owned(), "bucket_ts".into(), "n".into()];
+        for name in SCALAR_NAMES {
+            for part in ["sum", "min", "max"] {
+                cols.push(format!("{name}_{part}"));
+            }
+        }
+        format!(
+            "INSERT INTO {} ({}) VALUES ",
+            self.tier.table(),
+            cols.join(", ")
+        )
+    }
+
+    fn tail(&self) -> String {
+        let t = self.tier.table();
+        let (least, greatest) = if self.pg {
+            ("LEAST", "GREATEST")
+        } else {
+            ("MIN", "MAX")
+        };
+        let mut sets = vec![format!("n = {t}.n + excluded.n")];
+        for name in SCALAR_NAMES {
+            sets.push(format!("{name}_sum = {t}.{name}_sum + excluded.{name}_sum"));
+            sets.push(format!(
+                "{name}_min = {least}({t}.{name}_min, excluded.{name}_min)"
+            ));
+            sets.push(format!(
+                "{name}_max = {greatest}({t}.{name}_max, excluded.{name}_max)"
+            ));
+        }
+        format!(
+            " ON CONFLICT (machine_id, bucket_ts) DO UPDATE SET {}",
+            sets.join(", ")
+        )
+    }
+}
+
+impl QueryId for Upsert<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<DB> QueryFragment<DB> for Upsert<'_>
+where
+    DB: Backend + HasSqlType<BigInt> + HasSqlType<Double>,
+    i64: ToSql<BigInt, DB>,
+    f64: ToSql<Double, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql(&self.head());
+        for (i, ((machine_id, bucket_ts), a)) in self.groups.iter().enumerate() {
+            out.push_sql(if i == 0 { "(" } else { ", (" });
+            out.push_bind_param::<BigInt, _>(machine_id)?;
+            out.push_sql(", ");
+            out.push_bind_param::<BigInt, _>(bucket_ts)?;
+            out.push_sql(", ");
+            out.push_bind_param::<BigInt, _>(&a.n)?;
+            for k in 0..N {
+                for v in [&a.sum[k], &a.min[k], &a.max[k]] {
+                    out.push_sql(", ");
+                    out.push_bind_param::<Double, _>(v)?;
+                }
+            }
+            out.push_sql(")");
+        }
+        out.push_sql(&self.tail());
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for Upsert<'_> {}
 
 fn upsert(conn: &mut DbConn, tier: Tier, groups: &[((i64, i64), Agg)]) -> QueryResult<usize> {
     let pg = matches!(conn, DbConn::Pg(_));
-    let sql = upsert_sql(pg, tier, groups.len());
-    crate::on_backend!(conn, c => {
-        let mut q = diesel::sql_query(sql.as_str()).into_boxed();
-        for ((machine_id, bucket_ts), a) in groups {
-            q = q
-                .bind::<BigInt, _>(*machine_id)
-                .bind::<BigInt, _>(*bucket_ts)
-                .bind::<BigInt, _>(a.n);
-            for k in 0..N {
-                q = q
-                    .bind::<Double, _>(a.sum[k])
-                    .bind::<Double, _>(a.min[k])
-                    .bind::<Double, _>(a.max[k]);
-            }
-        }
-        q.execute(c)
-    })
+    let q = Upsert { tier, pg, groups };
+    crate::on_backend!(conn, c => q.execute(c))
 }
 
 /// One output bucket of [`aggregate`]: bucket index `idx` of `machine_id`, with the
@@ -239,8 +270,13 @@ where
 }
 
 /// Aggregates `tier` rows of `machine_ids` with `from <= ts < to` into buckets of
-/// `step_ms` (bucket `idx` starts at `from + idx * step_ms`), in the database, for the
-/// scalars `metrics`. Only non-empty buckets are returned, ordered by machine and index.
+/// `step_ms` (bucket `idx` starts at `from + idx * step_ms`) for the scalars `metrics`.
+/// Only non-empty buckets are returned, ordered by machine and index.
+///
+/// PostgreSQL groups in the database (a hash aggregate, and fewer rows on the wire), as
+/// does SQLite for raw rows. SQLite's rollup rows are read in key order and merged here
+/// instead: they arrive already sorted, which spares SQLite a temporary B-tree that
+/// costs more than the scan itself.
 pub fn aggregate(
     conn: &mut DbConn,
     tier: Tier,
@@ -254,39 +290,70 @@ pub fn aggregate(
         return Ok(Vec::new());
     }
     let t = tier.ts_column();
-    let mut cols = vec![
-        "machine_id".to_owned(),
-        format!("({t} - ({from})) / {step_ms} AS idx"),
-    ];
-    let dbl = |c: &str| format!("CAST({c} AS DOUBLE PRECISION)");
+    let in_db = tier == Tier::Raw || matches!(conn, DbConn::Pg(_));
+    let mut cols = Vec::new();
     for m in metrics {
         // Only names from SCALAR_NAMES ever reach the SQL text.
         let m = SCALAR_NAMES
             .iter()
             .find(|n| *n == m)
             .ok_or(diesel::result::Error::NotFound)?;
-        if tier == Tier::Raw {
-            let v = dbl(m);
-            cols.push(format!("SUM({v}), MIN({v}), MAX({v})"));
-        } else {
-            cols.push(format!("SUM({m}_sum), MIN({m}_min), MAX({m}_max)"));
+        cols.push(match (tier, in_db) {
+            (Tier::Raw, _) => {
+                let v = format!("CAST({m} AS DOUBLE PRECISION)");
+                format!("SUM({v}), MIN({v}), MAX({v})")
+            }
+            (_, true) => format!("SUM({m}_sum), MIN({m}_min), MAX({m}_max)"),
+            (_, false) => format!("{m}_sum, {m}_min, {m}_max"),
+        });
+    }
+    let ids: Vec<String> = machine_ids.iter().map(i64::to_string).collect();
+    let filter = format!(
+        "FROM {} WHERE machine_id IN ({}) AND {t} >= {from} AND {t} < {to}",
+        tier.table(),
+        ids.join(", ")
+    );
+    let tail = if cols.is_empty() {
+        String::new()
+    } else {
+        format!(", {}", cols.join(", "))
+    };
+    let count = if tier == Tier::Raw {
+        "COUNT(*)"
+    } else {
+        "CAST(SUM(n) AS BIGINT)"
+    };
+    let sql = if in_db {
+        format!(
+            "SELECT machine_id, ({t} - ({from})) / {step_ms} AS idx, {count} AS n{tail} \
+             {filter} GROUP BY machine_id, idx ORDER BY machine_id, idx"
+        )
+    } else {
+        format!("SELECT machine_id, {t} AS idx, n{tail} {filter} ORDER BY machine_id, {t}")
+    };
+    let rows = crate::on_backend!(conn, c => diesel::sql_query(sql.as_str()).load::<Bucket>(c))?;
+    if in_db {
+        return Ok(rows);
+    }
+    let mut out: Vec<Bucket> = Vec::new();
+    for mut b in rows {
+        let idx = (b.idx - from).div_euclid(step_ms);
+        match out.last_mut() {
+            Some(last) if last.machine_id == b.machine_id && last.idx == idx => {
+                last.n += b.n;
+                for (acc, (s, lo, hi)) in last.values.iter_mut().zip(b.values) {
+                    acc.0 += s;
+                    acc.1 = acc.1.min(lo);
+                    acc.2 = acc.2.max(hi);
+                }
+            }
+            _ => {
+                b.idx = idx;
+                out.push(b);
+            }
         }
     }
-    let n = if tier == Tier::Raw {
-        "COUNT(*)".to_owned()
-    } else {
-        "CAST(SUM(n) AS BIGINT)".to_owned()
-    };
-    cols.insert(2, format!("{n} AS n"));
-    let ids: Vec<String> = machine_ids.iter().map(i64::to_string).collect();
-    let sql = format!(
-        "SELECT {} FROM {} WHERE machine_id IN ({}) AND {t} >= {from} AND {t} < {to} \
-         GROUP BY machine_id, idx ORDER BY machine_id, idx",
-        cols.join(", "),
-        tier.table(),
-        ids.join(", "),
-    );
-    crate::on_backend!(conn, c => diesel::sql_query(sql.as_str()).load::<Bucket>(c))
+    Ok(out)
 }
 
 /// At most `limit` stored buckets of one machine in a rollup tier with
