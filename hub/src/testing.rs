@@ -132,6 +132,9 @@ impl TestHub {
     }
 
     fn shutdown(&mut self) {
+        // A paused writer could never take the final shutdown job.
+        self.writer_paused
+            .store(false, std::sync::atomic::Ordering::Relaxed);
         let handle = self.handle.clone();
         let stopper = std::thread::spawn(move || {
             if let Ok(rt) = tokio::runtime::Builder::new_current_thread()

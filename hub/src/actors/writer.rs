@@ -127,10 +127,11 @@ fn run(
     let mut last_seen_written: HashMap<i64, i64> = HashMap::new();
     let mut stop = false;
     while !stop {
+        let Ok(first) = rx.recv() else { break };
+        // Held while paused: the job waits here and the queue behind it fills.
         while paused.load(Ordering::Relaxed) {
             std::thread::sleep(Duration::from_millis(5));
         }
-        let Ok(first) = rx.recv() else { break };
         let mut batch = Vec::new();
         let mut rows = 0;
         let deadline = Instant::now() + flush_every;

@@ -86,6 +86,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How long each history tier is kept: the value set here, else the configuration's. */
+        get: operations["get_retention"];
+        /**
+         * Change how long each history tier is kept (stored; survives restarts). The next
+         *     retention pass applies it.
+         */
+        put: operations["put_retention"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -162,10 +183,10 @@ export interface paths {
             cookie?: never;
         };
         /** My enrollment tokens (secrets are never shown again). */
-        get: operations["list"];
+        get: operations["list_enrollment_tokens"];
         put?: never;
         /** Create a token; the answer carries the secret, shown only this once. */
-        post: operations["create"];
+        post: operations["create_enrollment_token"];
         delete?: never;
         options?: never;
         head?: never;
@@ -183,7 +204,7 @@ export interface paths {
         put?: never;
         post?: never;
         /** Delete one of my tokens. */
-        delete: operations["delete"];
+        delete: operations["delete_enrollment_token"];
         options?: never;
         head?: never;
         patch?: never;
@@ -214,10 +235,10 @@ export interface paths {
             cookie?: never;
         };
         /** My machines (admins: `?all=true` for everyone's). */
-        get: operations["list"];
+        get: operations["list_machines"];
         put?: never;
         /** Register a machine; the answer carries its API key, shown only this once. */
-        post: operations["create"];
+        post: operations["create_machine"];
         delete?: never;
         options?: never;
         head?: never;
@@ -232,15 +253,32 @@ export interface paths {
             cookie?: never;
         };
         /** One machine. */
-        get: operations["get"];
+        get: operations["get_machine"];
         put?: never;
         post?: never;
         /** Delete a machine and all its data; its agent is disconnected at once. */
-        delete: operations["delete"];
+        delete: operations["delete_machine"];
         options?: never;
         head?: never;
         /** Rename a machine. */
-        patch: operations["update"];
+        patch: operations["update_machine"];
+        trace?: never;
+    };
+    "/api/machines/{id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Export one machine's raw samples, streamed: CSV or a JSON array. */
+        get: operations["machine"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/machines/{id}/latest": {
@@ -267,7 +305,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** History as time buckets with avg/min/max per scalar. */
+        /**
+         * History as time buckets with avg/min/max per scalar, from the coarsest stored tier
+         *     that still gives the requested resolution (see `tier` in the answer).
+         */
         get: operations["history"];
         put?: never;
         post?: never;
@@ -311,6 +352,69 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete my account and everything of mine: machines with all their history, sessions,
+         *     enrollment tokens, and audit rows about me. The last admin cannot (409).
+         */
+        delete: operations["delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Everything stored about me, streamed as NDJSON: one JSON object per line, each with
+         *     a `kind`: `account`, `session`, `enrollment_token` (no secrets), `audit`, `machine`,
+         *     `sample` (raw history) and `rollup` (1-minute and 1-hour history).
+         */
+        get: operations["export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * History of several machines at once, one series each in the order asked, all from
+         *     the same tier and buckets. Every id must be a machine the caller may see: one that
+         *     is not (or does not exist) makes the whole request 404, exactly as
+         *     `/api/machines/{id}/metrics` would answer for it.
+         */
+        get: operations["overview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/users": {
         parameters: {
             query?: never;
@@ -319,10 +423,10 @@ export interface paths {
             cookie?: never;
         };
         /** All users. */
-        get: operations["list"];
+        get: operations["list_users"];
         put?: never;
         /** Create a user. */
-        post: operations["create"];
+        post: operations["create_user"];
         delete?: never;
         options?: never;
         head?: never;
@@ -339,12 +443,12 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Delete a user and everything they own. */
-        delete: operations["delete"];
+        /** Delete a user and everything they own (as `DELETE /api/me` does for oneself). */
+        delete: operations["delete_user"];
         options?: never;
         head?: never;
         /** Change a user's e-mail, role or password. */
-        patch: operations["update"];
+        patch: operations["update_user"];
         trace?: never;
     };
     "/healthz": {
@@ -516,6 +620,11 @@ export interface components {
             code: string;
             message: string;
         };
+        /**
+         * @description File format of a machine export.
+         * @enum {string}
+         */
+        Format: "csv" | "json";
         /** @description Facts about the host, sent once per connection and stored on the machine row. */
         Hello: {
             agent_version: string;
@@ -716,6 +825,28 @@ export interface components {
             api_key: string;
             /** Format: int64 */
             machine_id: number;
+        };
+        /**
+         * @description `GET/PUT /api/admin/retention`: how long each history tier is kept, in seconds.
+         *     Each is between 1 hour and 100 years, and coarser tiers are kept at least as long
+         *     as finer ones (`raw_s <= minute_s <= hour_s`).
+         */
+        RetentionSettings: {
+            /**
+             * Format: int64
+             * @description 1-hour rollups (default 400 days).
+             */
+            hour_s: number;
+            /**
+             * Format: int64
+             * @description 1-minute rollups (default 30 days).
+             */
+            minute_s: number;
+            /**
+             * Format: int64
+             * @description Raw samples (default 48 h).
+             */
+            raw_s: number;
         };
         /**
          * @description A user's role.
@@ -1042,6 +1173,88 @@ export interface operations {
             };
         };
     };
+    get_retention: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionSettings"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_retention: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RetentionSettings"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionSettings"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     login: {
         parameters: {
             query?: never;
@@ -1178,7 +1391,7 @@ export interface operations {
             };
         };
     };
-    list: {
+    list_enrollment_tokens: {
         parameters: {
             query?: never;
             header?: never;
@@ -1205,7 +1418,7 @@ export interface operations {
             };
         };
     };
-    create: {
+    create_enrollment_token: {
         parameters: {
             query?: never;
             header?: never;
@@ -1244,7 +1457,7 @@ export interface operations {
             };
         };
     };
-    delete: {
+    delete_enrollment_token: {
         parameters: {
             query?: never;
             header?: never;
@@ -1314,7 +1527,7 @@ export interface operations {
             };
         };
     };
-    list: {
+    list_machines: {
         parameters: {
             query?: never;
             header?: never;
@@ -1352,7 +1565,7 @@ export interface operations {
             };
         };
     };
-    create: {
+    create_machine: {
         parameters: {
             query?: never;
             header?: never;
@@ -1391,7 +1604,7 @@ export interface operations {
             };
         };
     };
-    get: {
+    get_machine: {
         parameters: {
             query?: never;
             header?: never;
@@ -1429,7 +1642,7 @@ export interface operations {
             };
         };
     };
-    delete: {
+    delete_machine: {
         parameters: {
             query?: never;
             header?: never;
@@ -1465,7 +1678,7 @@ export interface operations {
             };
         };
     };
-    update: {
+    update_machine: {
         parameters: {
             query?: never;
             header?: never;
@@ -1487,6 +1700,59 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Machine"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    machine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `csv` or `json` (default `json`). */
+                format: null | components["schemas"]["Format"];
+                /** @description Start, epoch milliseconds (default: the oldest stored sample). */
+                from: number | null;
+                /** @description Machine id */
+                id: number;
+                /** @description End, epoch milliseconds, exclusive (default: everything). */
+                to: number | null;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description CSV (text/csv) or a JSON array of samples */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
                 };
             };
             400: {
@@ -1683,7 +1949,122 @@ export interface operations {
             };
         };
     };
-    list: {
+    delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    export: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description NDJSON, one object per line with a `kind` field */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ndjson": unknown;
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    overview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Start, epoch milliseconds (default: one hour before `to`). */
+                from: number | null;
+                /** @description Comma-separated machine ids (at most 500). */
+                machine_ids: string;
+                /** @description Comma-separated scalar names (default: all). */
+                metrics: string | null;
+                /** @description Most buckets per machine (default 300, at most 5000). */
+                points: number | null;
+                /** @description End, epoch milliseconds, exclusive (default: now). */
+                to: number | null;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetricSeries"][];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_users: {
         parameters: {
             query?: never;
             header?: never;
@@ -1718,7 +2099,7 @@ export interface operations {
             };
         };
     };
-    create: {
+    create_user: {
         parameters: {
             query?: never;
             header?: never;
@@ -1773,7 +2154,7 @@ export interface operations {
             };
         };
     };
-    delete: {
+    delete_user: {
         parameters: {
             query?: never;
             header?: never;
@@ -1817,7 +2198,7 @@ export interface operations {
             };
         };
     };
-    update: {
+    update_user: {
         parameters: {
             query?: never;
             header?: never;
