@@ -23,7 +23,7 @@ fi
 pg_up() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
 if ! pg_up && command -v pg_ctlcluster >/dev/null 2>&1; then
   echo "test-deps: starting PostgreSQL"
-  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  pg_ctlcluster --skip-systemctl-redirect "$(find /etc/postgresql -mindepth 1 -maxdepth 1 -printf "%f\n" | head -n1)" main start || true
 fi
 if pg_up; then
   echo "test-deps: PostgreSQL on 127.0.0.1:5432 is up"
