@@ -11,6 +11,9 @@
 //! - [`validate`], [`query`]: sample checks; history queries over the raw and rollup tiers.
 //! - [`retention`]: per-tier retention and the background task deleting expired history.
 //! - [`telemetry`]: `/metrics` and logging; [`clock`]: injectable time.
+//! - [`state`], [`live`], [`error`]: what every handler shares, the handles to the live
+//!   pipeline, and the one HTTP error type.
+//! - [`tls`]: optional HTTPS; [`local_host`]: `--local-host-metrics`.
 //! - [`testing`]: `TestHub`, a real hub on `127.0.0.1:0` with a temp database.
 //!
 //! [`build`] wires it all to a listener; [`run`] serves until SIGINT/SIGTERM.
