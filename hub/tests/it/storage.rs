@@ -105,6 +105,22 @@ impl HubProcess {
         format!("{}{path}", self.base)
     }
 
+    /// POSTs JSON as `client` and returns the JSON answer.
+    async fn post(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        body: serde_json::Value,
+    ) -> serde_json::Value {
+        let res = client
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        res.json().await.unwrap()
+    }
+
     /// SIGKILL: no graceful shutdown, no final flush.
     fn kill(mut self) {
         let _ = self.child.kill();
@@ -172,15 +188,9 @@ async fn kill_before_ack_then_replay_fills_the_gap() {
     let dir = tempfile::tempdir().unwrap();
     let hub = HubProcess::start(dir.path(), FAST);
     let (c, _) = hub.admin().await;
-    let m: serde_json::Value = c
-        .post(hub.url("/api/machines"))
-        .json(&json!({"name": "crashy"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let m = hub
+        .post(&c, "/api/machines", json!({"name": "crashy"}))
+        .await;
     let key = m["api_key"].as_str().unwrap().to_owned();
     let id = m["machine"]["id"].as_i64().unwrap();
     hub.kill();
@@ -246,34 +256,14 @@ async fn secrets_never_stored_or_logged() {
     let dir = tempfile::tempdir().unwrap();
     let hub = HubProcess::start(dir.path(), FAST);
     let (c, token) = hub.admin().await;
-    let m: serde_json::Value = c
-        .post(hub.url("/api/machines"))
-        .json(&json!({"name": "secretive"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let m = hub
+        .post(&c, "/api/machines", json!({"name": "secretive"}))
+        .await;
     let key = m["api_key"].as_str().unwrap().to_owned();
-    let rotated: serde_json::Value = c
-        .post(hub.url(&format!("/api/machines/{}/rotate-key", m["machine"]["id"])))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let rotate = format!("/api/machines/{}/rotate-key", m["machine"]["id"]);
+    let rotated = hub.post(&c, &rotate, json!(null)).await;
     let key2 = rotated["api_key"].as_str().unwrap().to_owned();
-    let t: serde_json::Value = c
-        .post(hub.url("/api/enrollment-tokens"))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let t = hub.post(&c, "/api/enrollment-tokens", json!({})).await;
     let enroll = t["secret"].as_str().unwrap().to_owned();
     let user_pw = "users-own-secret-77";
     let res = c
