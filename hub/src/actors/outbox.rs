@@ -88,16 +88,6 @@ impl Outbox {
         drop(inner);
         self.notify.notify_one();
     }
-
-    /// Frames waiting to be written.
-    pub fn len(&self) -> usize {
-        self.inner.borrow().queue.len()
-    }
-
-    /// Whether nothing is waiting.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 async fn drain(

@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use governor::clock::DefaultClock;
 use governor::state::keyed::DefaultKeyedStateStore;
@@ -14,7 +15,13 @@ type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock>;
 pub struct LoginLimiter {
     by_ip: Keyed<IpAddr>,
     by_account: Keyed<String>,
+    /// Attempts counted so far; every `SWEEP_EVERY`th drops idle keys.
+    attempts: AtomicU64,
 }
+
+/// How often (in attempts) keys back at full quota are forgotten, so the limiter's
+/// memory follows recent attackers, not every address ever seen.
+const SWEEP_EVERY: u64 = 1024;
 
 impl std::fmt::Debug for LoginLimiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31,11 +38,15 @@ impl LoginLimiter {
         Self {
             by_ip: RateLimiter::keyed(per_minute(per_ip)),
             by_account: RateLimiter::keyed(per_minute(per_account)),
+            attempts: AtomicU64::new(0),
         }
     }
 
     /// Counts one attempt; `Err(seconds)` when either limit is exhausted.
     pub fn check(&self, ip: Option<IpAddr>, account: &str) -> Result<(), u64> {
+        if self.attempts.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            self.sweep();
+        }
         let wait = |e: governor::NotUntil<_>| {
             e.wait_time_from(governor::clock::Clock::now(&DefaultClock::default()))
                 .as_secs()
@@ -51,7 +62,7 @@ impl LoginLimiter {
     }
 
     /// Drops state of keys that are back at full quota.
-    pub fn sweep(&self) {
+    fn sweep(&self) {
         self.by_ip.retain_recent();
         self.by_account.retain_recent();
     }

@@ -269,3 +269,42 @@ impl MetricRow {
         ]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stored scalars come back in `SCALAR_NAMES` order with the sample's values.
+    #[test]
+    fn scalars_keep_their_order() {
+        let s = Sample {
+            seq: 1,
+            ts: 2,
+            cpu_pct: 1.0,
+            mem_used_pct: 2.0,
+            disk_used_pct: 3.0,
+            net_rx_bytes: 4,
+            net_tx_bytes: 5,
+            load1: 6.0,
+            load5: 7.0,
+            load15: 8.0,
+            mem_used_bytes: 9,
+            mem_total_bytes: 10,
+            swap_used_bytes: 11,
+            swap_total_bytes: 12,
+            disk_read_bps: 13.0,
+            disk_write_bps: 14.0,
+            net_rx_bps: 15.0,
+            net_tx_bps: 16.0,
+            uptime_s: 17,
+            procs: 18,
+            ..Sample::default()
+        };
+        let expected: Vec<f64> = s.scalars().iter().map(|(_, v)| *v).collect();
+        assert_eq!(
+            MetricRow::from_sample(1, &s).to_sample_scalars().to_vec(),
+            expected
+        );
+        assert_eq!(MetricRow::from_sample(1, &s).to_sample(), s);
+    }
+}
