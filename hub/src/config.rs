@@ -17,7 +17,8 @@
 //! | – | `LUNASENTRI_ADMIN_EMAIL` / `LUNASENTRI_ADMIN_PASSWORD` | – | first start only |
 //!
 //! Tuning keys exist only in the file (`limits.*`, `writer.*`, `offline_after_min`,
-//! `retention.raw|minute|hour` — the defaults until an admin sets them through the API);
+//! `retention.raw|minute|hour` — the defaults until an admin sets them through the API,
+//! `notifications.attempts|backoff|timeout|queue` for alert delivery);
 //! `docs/operations.md` lists them. Secrets are never printed or logged.
 
 use std::net::SocketAddr;
@@ -27,6 +28,7 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 use serde::Deserialize;
 
+use crate::alerts::RetryPolicy;
 use crate::retention::Retention;
 
 /// Log line format.
@@ -157,6 +159,21 @@ struct FileConfig {
     limits: Option<Limits>,
     writer: Option<WriterConfig>,
     retention: Option<RetentionFile>,
+    notifications: Option<NotificationsFile>,
+}
+
+/// `notifications:` in the file: how alert delivery retries.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NotificationsFile {
+    /// Attempts per notification (default 3, 1–10).
+    attempts: Option<u32>,
+    /// Wait before the second attempt, doubling after (default `2s`).
+    backoff: Option<String>,
+    /// Bound of one attempt (default `10s`).
+    timeout: Option<String>,
+    /// Notifications waiting for delivery (default 1000).
+    queue: Option<usize>,
 }
 
 /// `retention:` in the file: how long each history tier is kept (`48h`, `30d`, ...).
@@ -191,6 +208,8 @@ pub struct Config {
     pub writer: WriterConfig,
     /// Default retention per tier (an admin may override it at run time).
     pub retention: Retention,
+    /// Alert delivery retries.
+    pub notifications: RetryPolicy,
     /// First-start admin (from the environment only).
     pub admin_email: Option<String>,
     pub admin_password: Option<String>,
@@ -214,6 +233,7 @@ impl Default for Config {
             limits: Limits::default(),
             writer: WriterConfig::default(),
             retention: Retention::default(),
+            notifications: RetryPolicy::default(),
             admin_email: None,
             admin_password: None,
         }
@@ -337,6 +357,7 @@ impl Config {
             ));
         }
         let retention = resolve_retention(file.retention.unwrap_or_default())?;
+        let notifications = resolve_notifications(file.notifications.unwrap_or_default())?;
         let ui_dir = cli.ui_dir.or(file.ui_dir);
         Ok(Self {
             bind,
@@ -360,6 +381,7 @@ impl Config {
             limits,
             writer,
             retention,
+            notifications,
             admin_email: env_admin.0.filter(|s| !s.is_empty()),
             admin_password: env_admin.1.filter(|s| !s.is_empty()),
         })
@@ -372,6 +394,33 @@ impl Config {
             p.join("index.html").exists().then(|| p.to_path_buf())
         })
     }
+}
+
+fn resolve_notifications(f: NotificationsFile) -> Result<RetryPolicy, ConfigError> {
+    let d = RetryPolicy::default();
+    let get = |key: &'static str, v: Option<String>, default: Duration| match v {
+        Some(s) => parse_duration(&s).map_err(|m| value(key, m)),
+        None => Ok(default),
+    };
+    let p = RetryPolicy {
+        attempts: f.attempts.unwrap_or(d.attempts),
+        backoff: get("notifications.backoff", f.backoff, d.backoff)?,
+        timeout: get("notifications.timeout", f.timeout, d.timeout)?,
+        queue: f.queue.unwrap_or(d.queue),
+    };
+    if !(1..=10).contains(&p.attempts) {
+        return Err(value("notifications.attempts", "must be between 1 and 10"));
+    }
+    if p.timeout.is_zero() || p.timeout > Duration::from_secs(120) {
+        return Err(value(
+            "notifications.timeout",
+            "must be between 1ms and 120s",
+        ));
+    }
+    if p.queue == 0 {
+        return Err(value("notifications.queue", "must be positive"));
+    }
+    Ok(p)
 }
 
 fn resolve_retention(f: RetentionFile) -> Result<Retention, ConfigError> {

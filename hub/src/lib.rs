@@ -19,6 +19,7 @@
 //! [`build`] wires it all to a listener; [`run`] serves until SIGINT/SIGTERM.
 
 pub mod actors;
+pub mod alerts;
 pub mod auth;
 pub mod clock;
 pub mod config;
@@ -150,8 +151,23 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
         RETENTION_FIRST,
         RETENTION_EVERY,
     );
+    let alerts = {
+        let mut conn = pool.get().context("database connection")?;
+        alerts::Alerts::prepare(
+            &mut conn,
+            alerts::AlertDeps {
+                pool: pool.clone(),
+                clock: hooks.clock.clone(),
+                offline_after_min: config.offline_after_min,
+                tick: hooks.status_tick,
+                retry: config.notifications,
+                metrics: metrics.clone(),
+            },
+        )?
+    };
     let settings = MachineSettings {
         clock: hooks.clock.clone(),
+        alerts: alerts.engine.clone(),
         offline_after_min: config.offline_after_min,
         tick: hooks.status_tick,
     };
@@ -171,6 +187,7 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
         })
     };
     let registry = SubscriptionRegistry::new(known, writer.clone(), metrics.clone(), spawn).start();
+    let alerts = alerts.start(registry.clone());
     let live = Live {
         registry: registry.clone(),
         writer: writer.clone(),
@@ -190,6 +207,7 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
             limits.login_per_minute_account,
         ),
         live,
+        alerts,
         metrics,
         config: Arc::new(config.clone()),
     });

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use actix_web::web;
 
+use crate::alerts::Alerts;
 use crate::auth::limiter::LoginLimiter;
 use crate::config::Config;
 use crate::db::{DbConn, Pool};
@@ -17,6 +18,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub login_limiter: LoginLimiter,
     pub live: Live,
+    pub alerts: Alerts,
     pub metrics: Arc<HubMetrics>,
 }
 
@@ -24,6 +26,14 @@ pub struct AppState {
 pub type State = web::Data<AppState>;
 
 impl AppState {
+    /// Tells the alert engine that rules, machines or roles changed: it rebuilds which
+    /// rules apply to which machine. A failure is logged; the next change retries.
+    pub async fn alerts_changed(&self) {
+        if let Err(e) = self.alerts.engine.reload().await {
+            tracing::error!(error = %e, "cannot reload alert rules");
+        }
+    }
+
     /// Runs blocking database work on actix's blocking pool, never on an async thread.
     pub async fn db<T, F>(&self, f: F) -> ApiResult<T>
     where

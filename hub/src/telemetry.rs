@@ -16,6 +16,12 @@ pub struct ReasonLabel {
     pub reason: &'static str,
 }
 
+/// Label of `lunasentri_notifications_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+pub struct OutcomeLabel {
+    pub outcome: &'static str,
+}
+
 /// Every counter, gauge and histogram the hub exports.
 pub struct HubMetrics {
     registry: Registry,
@@ -30,6 +36,10 @@ pub struct HubMetrics {
     pub writer_flush_seconds: Histogram,
     pub writer_flush_errors: Counter,
     pub fanout_latency_seconds: Histogram,
+    pub alert_evaluations: Counter,
+    pub alerts_fired: Counter,
+    pub alert_transitions_dropped: Counter,
+    pub notifications: Family<OutcomeLabel, Counter>,
 }
 
 impl std::fmt::Debug for HubMetrics {
@@ -53,6 +63,10 @@ impl Default for HubMetrics {
             writer_flush_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 16)),
             writer_flush_errors: Counter::default(),
             fanout_latency_seconds: Histogram::new(exponential_buckets(0.00005, 2.0, 20)),
+            alert_evaluations: Counter::default(),
+            alerts_fired: Counter::default(),
+            alert_transitions_dropped: Counter::default(),
+            notifications: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -110,6 +124,22 @@ impl Default for HubMetrics {
             "Time from a sample's arrival to its hand-off to each browser session",
             m.fanout_latency_seconds.clone(),
         );
+        registry.register(
+            "alert_evaluations",
+            "Alert rule evaluations on samples",
+            m.alert_evaluations.clone(),
+        );
+        registry.register("alerts_fired", "Alerts opened", m.alerts_fired.clone());
+        registry.register(
+            "alert_transitions_dropped",
+            "Alert transitions lost because the dispatcher queue was full",
+            m.alert_transitions_dropped.clone(),
+        );
+        registry.register(
+            "notifications",
+            "Alert notifications by outcome (sent, failed, dropped)",
+            m.notifications.clone(),
+        );
         Self { registry, ..m }
     }
 }
@@ -122,6 +152,12 @@ impl HubMetrics {
             out.clear();
         }
         out
+    }
+
+    pub fn notification(&self, outcome: &'static str) {
+        self.notifications
+            .get_or_create(&OutcomeLabel { outcome })
+            .inc();
     }
 
     pub fn reject(&self, reason: &'static str) {

@@ -142,7 +142,7 @@ impl Dash {
                 tracing::warn!(dashboard = self.spec.index, %code, ?machine_id, "live error frame");
                 false
             }
-            LiveFrame::Status { .. } => false,
+            LiveFrame::Status { .. } | LiveFrame::Alert { .. } => false,
         }
     }
 

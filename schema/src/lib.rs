@@ -9,8 +9,10 @@
 //! - [`agent`]: frames on `/agent/stream` in both directions ([`AgentFrame`], [`HubFrame`]).
 //! - [`live`]: frames on the browser socket `/api/live` ([`LiveClientFrame`], [`LiveFrame`]).
 //! - [`api`]: request and response bodies of the REST API.
+//! - [`alert`]: alert rules, events and notification channels.
 
 pub mod agent;
+pub mod alert;
 pub mod api;
 pub mod live;
 pub mod protocol;

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Sample;
+use crate::alert::AlertEvent;
 
 /// Whether a machine's agent is reporting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +85,9 @@ pub enum LiveFrame {
     },
     /// The session's outbound queue overflowed: this many frames were dropped, oldest first.
     Lagged { dropped: u64 },
+    /// One of the user's own alerts fired, resolved or was acknowledged (sent to the
+    /// rule owner's sessions watching the machine).
+    Alert { event: Box<AlertEvent> },
     /// A request failed. `not_found` answers a machine that does not exist or is not yours.
     Error {
         code: String,

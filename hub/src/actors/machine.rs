@@ -16,6 +16,7 @@ use super::subscription_registry::{
     MachineAttached, MachineDetached, SamplePublished, StatusChanged, SubscriptionRegistry,
 };
 use super::writer::{Done, WriteJob, Writer};
+use crate::alerts::AlertEngine;
 use crate::clock::Clock;
 use crate::db::metrics::MetricRow;
 use crate::telemetry::HubMetrics;
@@ -65,10 +66,11 @@ pub struct SamplesReceived {
 #[rtype(result = "()")]
 pub struct AgentGone;
 
-/// Settings a machine actor runs with.
+/// Settings a machine actor runs with, and the alert engine it feeds.
 #[derive(Debug, Clone)]
 pub struct MachineSettings {
     pub clock: Clock,
+    pub alerts: Arc<AlertEngine>,
     /// A machine is offline after 3 missed intervals, and never sooner than this.
     pub offline_after_min: Duration,
     /// How often status is re-evaluated.
@@ -148,6 +150,7 @@ impl MachineActor {
             return;
         }
         self.status = status;
+        self.settings.alerts.on_status(self.machine_id, status);
         let last_seen = self.last_heard;
         self.registry.do_send(StatusChanged {
             machine_id: self.machine_id,
@@ -162,6 +165,7 @@ impl MachineActor {
         tracing::info!(
             machine_id = self.machine_id,
             status = status.as_str(),
+            conn_id = self.conn_id,
             "machine status"
         );
     }
@@ -249,6 +253,7 @@ impl Handler<SamplesReceived> for MachineActor {
                 frame,
                 received,
             });
+            self.settings.alerts.on_sample(self.machine_id, newest);
         }
         let max_seq = samples.iter().map(|s| s.seq).max().unwrap_or(0);
         let rows = samples

@@ -117,6 +117,17 @@ pub struct StatusChanged {
     pub last_seen: Option<i64>,
 }
 
+/// An alert of `user_id` on a machine opened, resolved or was acknowledged, already
+/// serialised as a live `alert` frame: it goes to that user's sessions watching the
+/// machine, never to anyone else's.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct AlertPublished {
+    pub machine_id: i64,
+    pub user_id: i64,
+    pub frame: ByteString,
+}
+
 // ---- messages from HTTP handlers --------------------------------------------------
 
 /// A machine was registered.
@@ -513,6 +524,22 @@ impl Handler<StatusChanged> for SubscriptionRegistry {
         });
         for sid in m.watchers.clone() {
             self.send(sid, frame.clone());
+        }
+    }
+}
+
+impl Handler<AlertPublished> for SubscriptionRegistry {
+    type Result = ();
+    fn handle(&mut self, msg: AlertPublished, _: &mut Context<Self>) {
+        let Some(m) = self.machines.get(&msg.machine_id) else {
+            return;
+        };
+        for sid in &m.watchers {
+            if let Some(s) = self.sessions.get(sid)
+                && s.user_id == msg.user_id
+            {
+                s.deliver.do_send(Deliver(msg.frame.clone()));
+            }
         }
     }
 }

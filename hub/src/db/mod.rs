@@ -8,9 +8,12 @@
 //!   (`fn(&mut DbConn, ..) -> QueryResult<_>`), run inside `web::block` or the writer
 //!   thread, never on an actor thread.
 
+pub mod alert_events;
+pub mod alert_rules;
 pub mod audit;
 pub mod backend;
 pub mod bootstrap;
+pub mod channels;
 pub mod enrollment;
 pub mod machines;
 pub mod metrics;

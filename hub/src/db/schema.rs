@@ -121,10 +121,79 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notification_channels (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        name -> Text,
+        kind -> Text,
+        config -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    alert_rules (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        name -> Text,
+        machine_ids -> Nullable<Text>,
+        metric -> Text,
+        comparator -> Text,
+        threshold -> Double,
+        clear_threshold -> Double,
+        for_s -> BigInt,
+        repeat_s -> Nullable<BigInt>,
+        severity -> Text,
+        enabled -> Bool,
+        quiet_start -> Nullable<Text>,
+        quiet_end -> Nullable<Text>,
+        channel_ids -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    alert_events (id) {
+        id -> BigInt,
+        rule_id -> Nullable<BigInt>,
+        rule_name -> Text,
+        user_id -> BigInt,
+        machine_id -> BigInt,
+        metric -> Text,
+        comparator -> Text,
+        threshold -> Double,
+        severity -> Text,
+        state -> Text,
+        value -> Nullable<Double>,
+        started_at -> BigInt,
+        resolved_at -> Nullable<BigInt>,
+        acknowledged_at -> Nullable<BigInt>,
+        acknowledged_by -> Nullable<BigInt>,
+        last_notified_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    alert_deliveries (id) {
+        id -> BigInt,
+        event_id -> BigInt,
+        channel_id -> Nullable<BigInt>,
+        channel_name -> Text,
+        kind -> Text,
+        status -> Text,
+        attempts -> Integer,
+        error -> Nullable<Text>,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(machines -> users (owner_id));
 diesel::joinable!(enrollment_tokens -> users (owner_id));
 diesel::joinable!(metrics_history -> machines (machine_id));
+diesel::joinable!(alert_deliveries -> alert_events (event_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -136,4 +205,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     metrics_1m,
     metrics_1h,
     settings,
+    notification_channels,
+    alert_rules,
+    alert_events,
+    alert_deliveries,
 );

@@ -212,6 +212,7 @@ pub async fn register(
         machine_id: row.id,
         owner_id: row.owner_id,
     });
+    state.alerts_changed().await;
     tracing::info!(
         machine_id = row.id,
         user_id = row.owner_id,

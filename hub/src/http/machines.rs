@@ -93,6 +93,7 @@ pub async fn create(
         machine_id: row.id,
         owner_id: row.owner_id,
     });
+    state.alerts_changed().await;
     tracing::info!(machine_id = row.id, user_id = owner, "machine registered");
     Ok(HttpResponse::Created().json(MachineWithKey {
         machine: row.to_api(),
@@ -151,6 +152,8 @@ pub async fn delete(state: State, user: AuthUser, id: web::Path<i64>) -> ApiResu
         .live
         .registry
         .do_send(MachineRemoved { machine_id: id });
+    state.alerts.engine.forget_machine(id);
+    state.alerts_changed().await;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -12,7 +12,10 @@ use crate::actors::subscription_registry::UserRemoved;
 use crate::auth::AuthUser;
 use crate::db::audit::NewAuditOwned;
 use crate::db::rollups::{self, Tier};
-use crate::db::{Pool, audit, enrollment, machines, now_ms, sessions, users};
+use crate::db::{
+    DbConn, Pool, alert_events, alert_rules, audit, channels, enrollment, machines, now_ms,
+    sessions, users,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::state::State;
 
@@ -25,9 +28,25 @@ fn line(out: &mut Sink, v: &Value) -> Result<(), StreamError> {
     Ok(out.write(&bytes)?)
 }
 
+/// A user's channels (no secrets), alert rules and alert events as export lines.
+fn alerting_of(c: &mut DbConn, user_id: i64) -> diesel::QueryResult<Vec<Value>> {
+    let mut out = Vec::new();
+    for ch in channels::list(c, Some(user_id))? {
+        out.push(json!({"kind": "channel", "channel": ch.to_api()}));
+    }
+    for r in alert_rules::list(c, Some(user_id))? {
+        out.push(json!({"kind": "alert_rule", "rule": r.to_api()}));
+    }
+    let events = alert_events::of_user(c, user_id)?;
+    for e in alert_events::with_deliveries(c, events)? {
+        out.push(json!({"kind": "alert_event", "event": e}));
+    }
+    Ok(out)
+}
+
 /// Writes every record of `user_id` as NDJSON lines.
 fn export_all(pool: &Pool, user_id: i64, out: &mut Sink) -> Result<(), StreamError> {
-    let (account, own, tokens, logins, audit_rows) = {
+    let (account, own, tokens, logins, audit_rows, alerting) = {
         let mut c = pool.get()?;
         let Some(account) = users::by_id(&mut c, user_id)? else {
             return Ok(());
@@ -40,6 +59,7 @@ fn export_all(pool: &Pool, user_id: i64, out: &mut Sink) -> Result<(), StreamErr
             enrollment::list(&mut c, user_id)?,
             sessions::for_user(&mut c, user_id)?,
             audit::about_user(&mut c, user_id, &ids)?,
+            alerting_of(&mut c, user_id)?,
         )
     };
     line(out, &json!({"kind": "account", "user": account.to_api()}))?;
@@ -60,6 +80,9 @@ fn export_all(pool: &Pool, user_id: i64, out: &mut Sink) -> Result<(), StreamErr
     }
     for m in &own {
         line(out, &json!({"kind": "machine", "machine": m.to_api()}))?;
+    }
+    for v in alerting {
+        line(out, &v)?;
     }
     for m in &own {
         export::for_each_row(pool, m.id, i64::MIN, i64::MAX, |r| {
@@ -97,7 +120,8 @@ fn export_all(pool: &Pool, user_id: i64, out: &mut Sink) -> Result<(), StreamErr
 
 /// Everything stored about me, streamed as NDJSON: one JSON object per line, each with
 /// a `kind`: `account`, `session`, `enrollment_token` (no secrets), `audit`, `machine`,
-/// `sample` (raw history) and `rollup` (1-minute and 1-hour history).
+/// `channel` (no secrets), `alert_rule`, `alert_event`, `sample` (raw history) and
+/// `rollup` (1-minute and 1-hour history).
 #[utoipa::path(get, path = "/api/me/export", tag = "me",
     responses((status = 200, description = "NDJSON, one object per line with a `kind` field", content_type = "application/x-ndjson"),
               (status = 401, body = ErrorBody)))]
@@ -135,6 +159,7 @@ pub async fn delete(state: State, user: AuthUser) -> ApiResult<HttpResponse> {
         })
         .await?;
     state.live.registry.do_send(UserRemoved { user_id: id });
+    state.alerts_changed().await;
     tracing::info!(user_id = id, "account deleted by its owner");
     Ok(HttpResponse::NoContent()
         .cookie(session_cookie(&state, String::new(), 0))

@@ -6,7 +6,10 @@
 pub mod access;
 pub mod admin;
 pub mod agent;
+pub mod alert_events;
+pub mod alert_rules;
 pub mod auth;
+pub mod channels;
 pub mod enrollment;
 pub mod errors;
 pub mod export;
@@ -83,6 +86,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     "/enrollment-tokens/{id}",
                     web::delete().to(enrollment::delete),
                 )
+                .route("/alert-rules", web::get().to(alert_rules::list))
+                .route("/alert-rules", web::post().to(alert_rules::create))
+                .route("/alert-rules/{id}", web::get().to(alert_rules::get))
+                .route("/alert-rules/{id}", web::put().to(alert_rules::update))
+                .route("/alert-rules/{id}", web::delete().to(alert_rules::delete))
+                .route("/alert-events", web::get().to(alert_events::list))
+                .route("/alert-events/{id}", web::get().to(alert_events::get))
+                .route(
+                    "/alert-events/{id}/ack",
+                    web::post().to(alert_events::acknowledge),
+                )
+                .route("/channels", web::get().to(channels::list))
+                .route("/channels", web::post().to(channels::create))
+                .route("/channels/{id}", web::delete().to(channels::delete))
+                .route("/channels/{id}/test", web::post().to(channels::test))
                 .route("/admin/audit-log", web::get().to(admin::audit_log))
                 .route("/admin/retention", web::get().to(admin::get_retention))
                 .route("/admin/retention", web::put().to(admin::put_retention)),

@@ -3,13 +3,13 @@
 //! `docs/api/openapi.json` (a test keeps the copy current).
 
 use actix_web::HttpResponse;
-use lunasentri_schema::{agent, api, live, sample};
+use lunasentri_schema::{agent, alert, api, live, sample};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    admin, agent as agent_http, auth, enrollment, export, live as live_http, machines, me, metrics,
-    ops, users,
+    admin, agent as agent_http, alert_events, alert_rules, auth, channels, enrollment, export,
+    live as live_http, machines, me, metrics, ops, users,
 };
 
 struct Security;
@@ -44,6 +44,9 @@ impl Modify for Security {
         export::machine, metrics::overview, me::export, me::delete,
         enrollment::list, enrollment::create, enrollment::delete,
         admin::audit_log, admin::get_retention, admin::put_retention,
+        alert_rules::list, alert_rules::create, alert_rules::get, alert_rules::update, alert_rules::delete,
+        alert_events::list, alert_events::get, alert_events::acknowledge,
+        channels::list, channels::create, channels::delete, channels::test,
         agent_http::stream, agent_http::post_metrics, agent_http::health, agent_http::register,
         live_http::live,
         ops::healthz, ops::readyz, ops::metrics,
@@ -54,6 +57,9 @@ impl Modify for Security {
         live::LiveClientFrame, live::LiveFrame, live::MachineSnapshot, live::MachineStatus,
         api::ErrorBody, api::ErrorDetail, api::Role, api::User, api::Machine, api::MetricSeries, api::Band,
         api::RetentionSettings, export::Format,
+        alert::AlertRule, alert::AlertRuleInput, alert::AlertEvent, alert::AlertState, alert::Delivery,
+        alert::Comparator, alert::Severity, alert::QuietHours, alert::Channel, alert::ChannelConfig,
+        alert::CreateChannel, alert::ChannelTestResult,
     )),
     modifiers(&Security),
     security(("session" = [])),

@@ -146,6 +146,7 @@ pub async fn update(
             user_id: id,
             is_admin: row.role() == Role::Admin,
         });
+        state.alerts_changed().await;
     }
     if password_reset {
         state.live.registry.do_send(EndUserSessions {
@@ -188,5 +189,6 @@ pub async fn delete(state: State, user: AuthUser, id: web::Path<i64>) -> ApiResu
         })
         .await?;
     state.live.registry.do_send(UserRemoved { user_id: id });
+    state.alerts_changed().await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -369,6 +369,11 @@ fn rows_of(db: &TestDb, user: i64, machines: &[i64]) -> Vec<(String, i64)> {
             "users" => format!("id = {user}"),
             "sessions" => format!("user_id = {user}"),
             "machines" | "enrollment_tokens" => format!("owner_id = {user}"),
+            "alert_rules" | "notification_channels" => format!("user_id = {user}"),
+            "alert_events" => format!("user_id = {user} OR machine_id IN ({ids})"),
+            "alert_deliveries" => format!(
+                "event_id IN (SELECT id FROM alert_events WHERE user_id = {user} OR machine_id IN ({ids}))"
+            ),
             "metrics_history" | "metrics_1m" | "metrics_1h" => format!("machine_id IN ({ids})"),
             "audit_log" => format!(
                 "actor_user_id = {user} OR (target_type = 'user' AND target_id = {user}) \
@@ -384,7 +389,23 @@ fn rows_of(db: &TestDb, user: i64, machines: &[i64]) -> Vec<(String, i64)> {
     out
 }
 
-/// A user with machines, history, rollups, tokens, sessions and audit rows about them:
+/// Waits until `c` has `n` alerts.
+async fn wait_for_alerts(c: &Client, n: usize) {
+    let start = std::time::Instant::now();
+    loop {
+        let (_, e) = c.call(Method::GET, "/api/alert-events", None).await;
+        if e.as_array().is_some_and(|a| a.len() >= n) {
+            return;
+        }
+        assert!(
+            start.elapsed() < crate::common::PATIENCE,
+            "alerts never fired"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// A user with machines, history, rollups, tokens, sessions, alerting and audit rows:
 /// `DELETE /api/me` (and an admin's deletion of another user) leave no row of them in
 /// any table, while other users' data stays; the last admin cannot delete themselves.
 async fn erasure_leaves_nothing(db: &TestDb) {
@@ -393,6 +414,24 @@ async fn erasure_leaves_nothing(db: &TestDb) {
     let mut victims = Vec::new();
     for email in ["gone@example.com", "removed@example.com"] {
         let (c, u) = Client::new_user(&hub, &admin, email).await;
+        let (_, ch) = c
+            .call(
+                Method::POST,
+                "/api/channels",
+                Some(json!({"name": "hook", "config": {"kind": "webhook", "url": "http://127.0.0.1:9/x"}})),
+            )
+            .await;
+        let (s, _) = c
+            .call(
+                Method::POST,
+                "/api/alert-rules",
+                Some(
+                    json!({"name": "mem", "metric": "mem_used_pct", "comparator": "gt",
+                            "threshold": 10, "channel_ids": [ch["id"]]}),
+                ),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
         let mut ids = Vec::new();
         for name in ["one", "two"] {
             let m = c.create_machine(name).await;
@@ -413,6 +452,7 @@ async fn erasure_leaves_nothing(db: &TestDb) {
             Some(json!({"name": "t"})),
         )
         .await;
+        wait_for_alerts(&c, 2).await;
         let before = rows_of(db, u.id, &ids);
         for t in [
             "users",
@@ -423,6 +463,10 @@ async fn erasure_leaves_nothing(db: &TestDb) {
             "metrics_1m",
             "metrics_1h",
             "audit_log",
+            "alert_rules",
+            "alert_events",
+            "alert_deliveries",
+            "notification_channels",
         ] {
             let n = before
                 .iter()
@@ -478,6 +522,23 @@ async fn me_export_is_complete(db: &TestDb) {
     let hub = hub(db);
     let admin = Client::admin(&hub).await;
     let (me, user) = Client::new_user(&hub, &admin, "mine@example.com").await;
+    let (_, ch) = me
+        .call(
+            Method::POST,
+            "/api/channels",
+            Some(json!({"name": "hook", "config": {"kind": "webhook",
+                        "url": "http://127.0.0.1:9/x", "secret": "export-secret-1"}})),
+        )
+        .await;
+    me.call(
+        Method::POST,
+        "/api/alert-rules",
+        Some(
+            json!({"name": "mem", "metric": "mem_used_pct", "comparator": "gt",
+                    "threshold": 10, "channel_ids": [ch["id"]]}),
+        ),
+    )
+    .await;
     let m = me.create_machine("mine").await;
     let samples = series(150, 1000, now_ms() - 1000);
     post(&hub, &m.api_key, &samples).await;
@@ -495,6 +556,7 @@ async fn me_export_is_complete(db: &TestDb) {
             None,
         )
         .await;
+    wait_for_alerts(&me, 1).await;
     let res = me.http.get(hub.url("/api/me/export")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let text = res.text().await.unwrap();
@@ -503,6 +565,7 @@ async fn me_export_is_complete(db: &TestDb) {
         "no secrets"
     );
     assert!(!text.contains("argon2"), "no password hash");
+    assert!(!text.contains("export-secret-1"), "no channel secret");
     let lines: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -511,6 +574,9 @@ async fn me_export_is_complete(db: &TestDb) {
     assert_eq!(kind("account")[0]["user"]["id"], user.id);
     assert_eq!(kind("machine")[0]["machine"]["id"], m.machine.id);
     assert_eq!(kind("enrollment_token").len(), 1);
+    assert_eq!(kind("channel")[0]["channel"]["name"], "hook");
+    assert_eq!(kind("alert_rule")[0]["rule"]["name"], "mem");
+    assert_eq!(kind("alert_event")[0]["event"]["machine_id"], m.machine.id);
     assert!(!kind("session").is_empty());
     assert!(!kind("audit").is_empty(), "the admin's read of my machine");
     let back: Vec<Sample> = kind("sample")

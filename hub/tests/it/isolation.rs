@@ -61,6 +61,12 @@ fn bad_login() -> Option<Value> {
 fn retention() -> Option<Value> {
     Some(json!({"raw_s": 172_800, "minute_s": 2_592_000, "hour_s": 34_560_000}))
 }
+fn rule() -> Option<Value> {
+    Some(json!({"name": "cpu", "metric": "cpu_pct", "comparator": "gt", "threshold": 99}))
+}
+fn channel() -> Option<Value> {
+    Some(json!({"name": "c", "config": {"kind": "webhook", "url": "http://127.0.0.1:9/hook"}}))
+}
 fn register() -> Option<Value> {
     Some(json!({"name": "enrolled"}))
 }
@@ -267,6 +273,91 @@ fn table() -> Vec<Row> {
             retention,
             [403, 403, 200, 401, 401],
         ),
+        r(
+            Method::GET,
+            "/api/alert-rules",
+            Session,
+            none,
+            [200, 200, 200, 401, 401],
+        ),
+        r(
+            Method::POST,
+            "/api/alert-rules",
+            Session,
+            rule,
+            [201, 201, 201, 401, 401],
+        ),
+        r(
+            Method::GET,
+            "/api/alert-rules/{rule}",
+            Session,
+            none,
+            [200, 404, 200, 401, 401],
+        ),
+        r(
+            Method::PUT,
+            "/api/alert-rules/{rule}",
+            Session,
+            rule,
+            [200, 404, 200, 401, 401],
+        ),
+        r(
+            Method::DELETE,
+            "/api/alert-rules/{rule}",
+            Session,
+            none,
+            [204, 404, 204, 401, 401],
+        ),
+        r(
+            Method::GET,
+            "/api/alert-events?machine_id={machine}",
+            Session,
+            none,
+            [200, 404, 200, 401, 401],
+        ),
+        r(
+            Method::GET,
+            "/api/alert-events/{event}",
+            Session,
+            none,
+            [200, 404, 200, 401, 401],
+        ),
+        r(
+            Method::POST,
+            "/api/alert-events/{event}/ack",
+            Session,
+            none,
+            [200, 404, 200, 401, 401],
+        ),
+        // Channels are personal: not even an admin sees another user's.
+        r(
+            Method::GET,
+            "/api/channels",
+            Session,
+            none,
+            [200, 200, 200, 401, 401],
+        ),
+        r(
+            Method::POST,
+            "/api/channels",
+            Session,
+            channel,
+            [201, 201, 201, 401, 401],
+        ),
+        r(
+            Method::DELETE,
+            "/api/channels/{channel}",
+            Session,
+            none,
+            [204, 404, 404, 401, 401],
+        ),
+        r(
+            Method::POST,
+            "/api/channels/{channel}/test",
+            Session,
+            none,
+            [200, 404, 404, 401, 401],
+        ),
         // Without upgrade headers an authorised request is a bad WebSocket handshake.
         r(
             Method::GET,
@@ -345,9 +436,34 @@ async fn cell(hub: &TestHub, w: &World, row: &Row, role: usize) -> u16 {
         .call(Method::POST, "/api/enrollment-tokens", Some(json!({})))
         .await;
     let (_, victim) = w.admin.call(Method::POST, "/api/users", new_user()).await;
+    let rule = if row.path.contains("{rule}") || row.path.contains("{event}") {
+        let body = json!({"name": "any", "metric": "cpu_pct", "comparator": "gt", "threshold": 10,
+                          "machine_ids": [m.machine.id]});
+        let (_, r) = w
+            .owner
+            .call(Method::POST, "/api/alert-rules", Some(body))
+            .await;
+        r["id"].as_i64().expect("rule created")
+    } else {
+        0
+    };
+    let event = if row.path.contains("{event}") {
+        fire(hub, &w.owner, &m.api_key, m.machine.id).await
+    } else {
+        0
+    };
+    let channel = if row.path.contains("{channel}") {
+        let (_, c) = w.owner.call(Method::POST, "/api/channels", channel()).await;
+        c["id"].as_i64().expect("channel created")
+    } else {
+        0
+    };
     let path = row
         .path
         .replace("{machine}", &m.machine.id.to_string())
+        .replace("{rule}", &rule.to_string())
+        .replace("{event}", &event.to_string())
+        .replace("{channel}", &channel.to_string())
         .replace("{token}", &tok["token"]["id"].to_string())
         .replace("{user}", &victim["id"].to_string());
     let url = format!("{}{path}", hub.base);
@@ -406,6 +522,35 @@ async fn cell(hub: &TestHub, w: &World, row: &Row, role: usize) -> u16 {
     status
 }
 
+/// Sends a sample that breaches the owner's rule on `machine` and returns the alert.
+async fn fire(hub: &TestHub, owner: &Client, key: &str, machine: i64) -> i64 {
+    let mut s = crate::common::sample(1, now_ms());
+    s.cpu_pct = 50.0;
+    let res = reqwest::Client::new()
+        .post(hub.url("/agent/metrics"))
+        .bearer_auth(key)
+        .json(&s)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let start = std::time::Instant::now();
+    loop {
+        let (_, events) = owner
+            .call(
+                Method::GET,
+                &format!("/api/alert-events?machine_id={machine}"),
+                None,
+            )
+            .await;
+        if let Some(id) = events[0]["id"].as_i64() {
+            return id;
+        }
+        assert!(start.elapsed() < crate::common::PATIENCE, "no alert fired");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 async fn relogin(hub: &TestHub, c: &Client, email: &str) {
     let pw = if email == lunasentri_hub::testing::ADMIN_EMAIL {
         lunasentri_hub::testing::ADMIN_PASSWORD
@@ -428,6 +573,8 @@ async fn isolation_matrix(db: &TestDb) {
         .config(|c| {
             c.limits.login_per_minute_account = 1000;
             c.limits.login_per_minute_ip = 1000;
+            c.notifications.attempts = 1;
+            c.notifications.timeout = std::time::Duration::from_secs(1);
         })
         .start();
     let admin = Client::admin(&hub).await;
@@ -493,7 +640,10 @@ fn matrix_covers_every_endpoint() {
                 .unwrap_or_default()
                 .replace("{machine}", "{x}")
                 .replace("{token}", "{x}")
-                .replace("{user}", "{x}");
+                .replace("{user}", "{x}")
+                .replace("{rule}", "{x}")
+                .replace("{event}", "{x}")
+                .replace("{channel}", "{x}");
             format!("{} {p}", r.method)
         })
         .collect();

@@ -2,6 +2,7 @@
 //! own database and talks to it over real HTTP and WebSocket connections.
 
 mod agent_link;
+mod alerts;
 mod auth;
 mod bad_input;
 mod common;
@@ -10,4 +11,5 @@ mod isolation;
 mod live;
 mod machines;
 mod ops;
+mod receivers;
 mod storage;

@@ -107,6 +107,94 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/alert-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Alerts, newest first. */
+        get: operations["list_alert_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alert-events/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One alert with its deliveries. */
+        get: operations["get_alert_event"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alert-events/{id}/ack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Acknowledge an alert: it stays open until it clears, but is not repeated. */
+        post: operations["acknowledge_alert_event"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alert-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My alert rules (admins: `?all=true` for everyone's). */
+        get: operations["list_alert_rules"];
+        put?: never;
+        /** Create a rule. */
+        post: operations["create_alert_rule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alert-rules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One rule. */
+        get: operations["get_alert_rule"];
+        /** Replace a rule. Its evaluation starts over: open alerts of the rule are resolved. */
+        put: operations["update_alert_rule"];
+        post?: never;
+        /** Delete a rule; its open alerts are resolved, its history kept. */
+        delete: operations["delete_alert_rule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -173,6 +261,58 @@ export interface paths {
         head?: never;
         /** Change my password; every other session of mine ends. */
         patch: operations["change_password"];
+        trace?: never;
+    };
+    "/api/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My channels. */
+        get: operations["list_channels"];
+        put?: never;
+        /** Create a channel; its secrets are never shown again. */
+        post: operations["create_channel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/channels/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a channel; rules stop using it, past deliveries keep its name. */
+        delete: operations["delete_channel"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/channels/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a test notification now and report how it went. */
+        post: operations["test_channel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/enrollment-tokens": {
@@ -531,6 +671,126 @@ export interface components {
             protocol_version: number;
             status: string;
         };
+        /** @description One alert: from the moment a rule fired on a machine until it resolved. */
+        AlertEvent: {
+            /** Format: int64 */
+            acknowledged_at?: number | null;
+            /** Format: int64 */
+            acknowledged_by?: number | null;
+            comparator: components["schemas"]["Comparator"];
+            deliveries: components["schemas"]["Delivery"][];
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            machine_id: number;
+            metric: string;
+            /** Format: int64 */
+            resolved_at?: number | null;
+            /**
+             * Format: int64
+             * @description `None` once the rule is deleted.
+             */
+            rule_id?: number | null;
+            rule_name: string;
+            severity: components["schemas"]["Severity"];
+            /**
+             * Format: int64
+             * @description Epoch milliseconds.
+             */
+            started_at: number;
+            state: components["schemas"]["AlertState"];
+            /** Format: double */
+            threshold: number;
+            /** Format: int64 */
+            user_id: number;
+            /**
+             * Format: double
+             * @description The value that fired the alert (`None` for `offline`).
+             */
+            value?: number | null;
+        };
+        /** @description An alert rule as the API shows it. */
+        AlertRule: {
+            /** @description Channels notified on firing, repeat and resolve. */
+            channel_ids: number[];
+            /**
+             * Format: double
+             * @description The value must come back past this to resolve (hysteresis).
+             */
+            clear_threshold: number;
+            comparator: components["schemas"]["Comparator"];
+            /** Format: int64 */
+            created_at: number;
+            enabled: boolean;
+            /**
+             * Format: int32
+             * @description Seconds the condition must hold before the alert fires.
+             */
+            for_s: number;
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description Machines the rule watches; `null` means every machine of the rule's owner,
+             *     including ones added later.
+             */
+            machine_ids?: number[] | null;
+            /**
+             * @description A scalar of the sample (`cpu_pct`, `load1`, …), a derived metric
+             *     (`swap_used_pct`, `temp_max_c`, …), `disk_used_pct:<mount>`, or `offline`.
+             */
+            metric: string;
+            name: string;
+            quiet_hours?: null | components["schemas"]["QuietHours"];
+            /**
+             * Format: int32
+             * @description Seconds between repeated notifications while firing; `null`: notify once.
+             */
+            repeat_s?: number | null;
+            severity: components["schemas"]["Severity"];
+            /** Format: double */
+            threshold: number;
+            /** Format: int64 */
+            updated_at: number;
+            /** Format: int64 */
+            user_id: number;
+        };
+        /** @description Body of `POST /api/alert-rules` and `PUT /api/alert-rules/{id}`. */
+        AlertRuleInput: {
+            channel_ids?: number[];
+            /**
+             * Format: double
+             * @description Defaults to the threshold.
+             */
+            clear_threshold?: number | null;
+            comparator?: null | components["schemas"]["Comparator"];
+            enabled?: boolean;
+            /**
+             * Format: int32
+             * @description 0 to 86400 seconds; default 0.
+             */
+            for_s?: number;
+            /** @description `null` or omitted: all of your machines, including ones added later. */
+            machine_ids?: number[] | null;
+            metric: string;
+            name: string;
+            quiet_hours?: null | components["schemas"]["QuietHours"];
+            /**
+             * Format: int32
+             * @description 60 seconds to 7 days, or omitted for a single notification.
+             */
+            repeat_s?: number | null;
+            severity?: components["schemas"]["Severity"];
+            /**
+             * Format: double
+             * @description Required unless the metric is `offline`.
+             */
+            threshold?: number | null;
+        };
+        /**
+         * @description Whether an alert is still going on.
+         * @enum {string}
+         */
+        AlertState: "firing" | "resolved";
         AuditEntry: {
             action: string;
             /** Format: int64 */
@@ -554,6 +814,76 @@ export interface components {
             current_password: string;
             new_password: string;
         };
+        /** @description A channel as the API shows it: where it goes, never its secrets. */
+        Channel: {
+            /** Format: int64 */
+            created_at: number;
+            /** Format: int64 */
+            id: number;
+            /** @description `webhook`, `slack`, `discord`, `ntfy` or `email`. */
+            kind: string;
+            name: string;
+            /**
+             * @description Where notifications go, with secrets left out (scheme and host of a URL, the
+             *     ntfy topic, the mail recipients).
+             */
+            target: string;
+            /** Format: int64 */
+            user_id: number;
+        };
+        /**
+         * @description What kind of channel, with its settings. Secrets (`secret`, `token`, `password`,
+         *     and the tokens inside Slack/Discord URLs) are write-only.
+         */
+        ChannelConfig: {
+            /** @enum {string} */
+            kind: "webhook";
+            secret?: string | null;
+            url: string;
+        } | {
+            /** @enum {string} */
+            kind: "slack";
+            url: string;
+        } | {
+            /** @enum {string} */
+            kind: "discord";
+            url: string;
+        } | {
+            /** @enum {string} */
+            kind: "ntfy";
+            server?: string | null;
+            token?: string | null;
+            topic: string;
+        } | {
+            from: string;
+            host: string;
+            /** @enum {string} */
+            kind: "email";
+            password?: string | null;
+            /** Format: int32 */
+            port?: number | null;
+            /** @description `starttls` (default), `tls`, or `none` (only for a relay on loopback). */
+            tls?: string | null;
+            to: string[];
+            username?: string | null;
+        };
+        /** @description Answer of `POST /api/channels/{id}/test`. */
+        ChannelTestResult: {
+            /** Format: int32 */
+            attempts: number;
+            error?: string | null;
+            ok: boolean;
+        };
+        /**
+         * @description How a value is compared with the threshold.
+         * @enum {string}
+         */
+        Comparator: "gt" | "ge" | "lt" | "le";
+        /** @description Body of `POST /api/channels`. */
+        CreateChannel: {
+            config: components["schemas"]["ChannelConfig"];
+            name: string;
+        };
         CreateEnrollmentToken: {
             /**
              * Format: int64
@@ -574,6 +904,24 @@ export interface components {
             email: string;
             password: string;
             role?: components["schemas"]["Role"];
+        };
+        /** @description One notification attempt series for an event on one channel. */
+        Delivery: {
+            /** Format: int32 */
+            attempts: number;
+            /**
+             * Format: int64
+             * @description `None` once the channel is deleted.
+             */
+            channel_id?: number | null;
+            channel_name: string;
+            error?: string | null;
+            /** @description `firing`, `repeat` or `resolved`. */
+            kind: string;
+            /** @description `queued`, `sent`, `failed` or `dropped` (delivery queue full). */
+            status: string;
+            /** Format: int64 */
+            updated_at: number;
         };
         /** @description One real filesystem. */
         DiskSample: {
@@ -721,6 +1069,10 @@ export interface components {
             /** @enum {string} */
             type: "lagged";
         } | {
+            event: components["schemas"]["AlertEvent"];
+            /** @enum {string} */
+            type: "alert";
+        } | {
             code: string;
             /** Format: int64 */
             machine_id?: number | null;
@@ -815,6 +1167,16 @@ export interface components {
             name: string;
             /** Format: int32 */
             pid: number;
+        };
+        /**
+         * @description A daily window in UTC (`HH:MM`, end exclusive, may wrap midnight) during which
+         *     notifications wait; the alert itself is still recorded and shown.
+         */
+        QuietHours: {
+            /** @description End, `HH:MM` UTC. */
+            end: string;
+            /** @description Start, `HH:MM` UTC. */
+            start: string;
         };
         /** @description `POST /agent/register` body (Bearer: an enrollment token). */
         RegisterRequest: {
@@ -940,6 +1302,11 @@ export interface components {
             /** Format: int64 */
             uptime_s?: number;
         };
+        /**
+         * @description How urgent an alert is.
+         * @enum {string}
+         */
+        Severity: "info" | "warning" | "critical";
         /** @description One temperature sensor. */
         TempSample: {
             /** Format: double */
@@ -1255,6 +1622,339 @@ export interface operations {
             };
         };
     };
+    list_alert_events: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Admins only: include every user's alerts. */
+                all: boolean;
+                /** @description Alerts open at or after this time (epoch ms). */
+                from: number | null;
+                /** @description At most this many, newest first (default 200, at most 1000). */
+                limit: number | null;
+                /** @description Only this machine's alerts. */
+                machine_id: number | null;
+                /** @description `firing` or `resolved`. */
+                state: string | null;
+                /** @description Alerts that started at or before this time (epoch ms). */
+                to: number | null;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertEvent"][];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_alert_event: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Event id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertEvent"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    acknowledge_alert_event: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Event id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertEvent"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_alert_rules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Admins only: include every user's rules. */
+                all: boolean;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRule"][];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_alert_rule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlertRuleInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRule"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_alert_rule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Rule id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRule"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_alert_rule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Rule id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlertRuleInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRule"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_alert_rule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Rule id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     login: {
         parameters: {
             query?: never;
@@ -1382,6 +2082,146 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_channels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Channel"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateChannel"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Channel"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Channel id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    test_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Channel id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelTestResult"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
