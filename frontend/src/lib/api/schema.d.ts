@@ -522,7 +522,8 @@ export interface paths {
         /**
          * Everything stored about me, streamed as NDJSON: one JSON object per line, each with
          *     a `kind`: `account`, `session`, `enrollment_token` (no secrets), `audit`, `machine`,
-         *     `sample` (raw history) and `rollup` (1-minute and 1-hour history).
+         *     `channel` (no secrets), `alert_rule`, `alert_event`, `sample` (raw history) and
+         *     `rollup` (1-minute and 1-hour history).
          */
         get: operations["export"];
         put?: never;
