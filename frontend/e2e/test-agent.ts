@@ -10,6 +10,8 @@ export class TestAgent {
   private tx = 500_000;
   sent = 0;
   acked = 0;
+  /** Values that replace the generated ones in every following sample (to cross alert thresholds). */
+  overrides: Record<string, number> = {};
 
   constructor(
     private readonly baseUrl: string,
@@ -78,7 +80,7 @@ export class TestAgent {
 
   private send() {
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return;
-    this.ws.send(JSON.stringify(this.sample(Date.now(), true)));
+    this.ws.send(JSON.stringify({ ...this.sample(Date.now(), true), ...this.overrides }));
     this.sent++;
   }
 

@@ -1,7 +1,14 @@
 //! The REST client: same-origin JSON over fetch with the session cookie, errors turned
 //! into `ApiError` carrying the hub's `{"error":{"code","message"}}` in words.
 import type {
+  AlertEvent,
+  AlertRule,
+  AlertRuleInput,
+  AlertState,
   AuditEntry,
+  Channel,
+  ChannelTestResult,
+  CreateChannel,
   ChangePassword,
   CreateEnrollmentToken,
   CreateUser,
@@ -83,6 +90,29 @@ async function request<T>(method: string, path: string, body?: unknown, quiet401
 
 const enc = encodeURIComponent;
 
+/** Filters of `GET /api/alert-events`; every one optional. */
+export interface AlertEventQuery {
+  machine_id?: number;
+  state?: AlertState;
+  /** Alerts open at or after this instant (epoch ms). */
+  from?: number;
+  /** Alerts that started at or before this instant (epoch ms). */
+  to?: number;
+  limit?: number;
+  /** Admins: every user's alerts. */
+  all?: boolean;
+}
+
+function query(params: object): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined || v === null || v === false) continue;
+    q.set(k, String(typeof v === 'number' ? Math.round(v) : v));
+  }
+  const s = q.toString();
+  return s ? '?' + s : '';
+}
+
 /** Every REST call the dashboard makes, one function each. */
 export const api = {
   login: (body: LoginRequest) => request<User>('POST', '/api/auth/login', body, true),
@@ -113,6 +143,18 @@ export const api = {
   createUser: (body: CreateUser) => request<User>('POST', '/api/users', body),
   updateUser: (id: number, body: UpdateUser) => request<User>('PATCH', `/api/users/${enc(id)}`, body),
   deleteUser: (id: number) => request<void>('DELETE', `/api/users/${enc(id)}`),
+  alertRules: (all = false) => request<AlertRule[]>('GET', all ? '/api/alert-rules?all=true' : '/api/alert-rules'),
+  alertRule: (id: number) => request<AlertRule>('GET', `/api/alert-rules/${enc(id)}`),
+  createAlertRule: (body: AlertRuleInput) => request<AlertRule>('POST', '/api/alert-rules', body),
+  updateAlertRule: (id: number, body: AlertRuleInput) => request<AlertRule>('PUT', `/api/alert-rules/${enc(id)}`, body),
+  deleteAlertRule: (id: number) => request<void>('DELETE', `/api/alert-rules/${enc(id)}`),
+  alertEvents: (q: AlertEventQuery = {}) => request<AlertEvent[]>('GET', '/api/alert-events' + query(q)),
+  alertEvent: (id: number) => request<AlertEvent>('GET', `/api/alert-events/${enc(id)}`),
+  acknowledgeAlertEvent: (id: number) => request<AlertEvent>('POST', `/api/alert-events/${enc(id)}/ack`),
+  channels: () => request<Channel[]>('GET', '/api/channels'),
+  createChannel: (body: CreateChannel) => request<Channel>('POST', '/api/channels', body),
+  deleteChannel: (id: number) => request<void>('DELETE', `/api/channels/${enc(id)}`),
+  testChannel: (id: number) => request<ChannelTestResult>('POST', `/api/channels/${enc(id)}/test`),
   auditLog: (limit = 200) => request<AuditEntry[]>('GET', `/api/admin/audit-log?limit=${limit}`),
 };
 

@@ -31,6 +31,18 @@ export type Latest = Schemas['Latest'];
 export type ErrorBody = Schemas['ErrorBody'];
 export type LiveFrame = Schemas['LiveFrame'];
 export type LiveClientFrame = Schemas['LiveClientFrame'];
+export type AlertRule = Schemas['AlertRule'];
+export type AlertRuleInput = Schemas['AlertRuleInput'];
+export type AlertEvent = Schemas['AlertEvent'];
+export type AlertState = Schemas['AlertState'];
+export type Severity = Schemas['Severity'];
+export type Comparator = Schemas['Comparator'];
+export type QuietHours = Schemas['QuietHours'];
+export type Delivery = Schemas['Delivery'];
+export type Channel = Schemas['Channel'];
+export type ChannelConfig = Schemas['ChannelConfig'];
+export type CreateChannel = Schemas['CreateChannel'];
+export type ChannelTestResult = Schemas['ChannelTestResult'];
 
 /** One variant of the hub → browser live frame, by its `type` tag. */
 export type LiveFrameOf<T extends LiveFrame['type']> = Extract<LiveFrame, { type: T }>;

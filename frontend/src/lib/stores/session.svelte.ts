@@ -3,6 +3,7 @@ import { api, ApiError, errorText, setUnauthorizedHandler } from '../api/client'
 import type { User } from '../api/types';
 import { live } from './live.svelte';
 import { fleet } from './fleet.svelte';
+import { alerts } from './alerts.svelte';
 import { router } from './router.svelte';
 
 type Status = 'loading' | 'anonymous' | 'signed-in' | 'error';
@@ -50,6 +51,7 @@ class Session {
     this.status = 'signed-in';
     live.start();
     void fleet.load();
+    void alerts.load();
   }
 
   /** Forgets the user locally (after logout or an expired session). */
@@ -59,6 +61,7 @@ class Session {
     this.status = 'anonymous';
     live.stop();
     fleet.clear();
+    alerts.clear();
     if (wasSignedIn && router.path !== '/login') {
       router.navigate('/login?next=' + encodeURIComponent(router.path + router.search));
     }
