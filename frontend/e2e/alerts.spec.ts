@@ -131,7 +131,7 @@ test('a user is alerted on high CPU: channel, rule, live firing, acknowledge, re
     await expect(ev).toHaveAttribute('data-state', 'firing');
     await expect(ev.getByTestId('event-value')).toHaveText('97.5%');
     await expect(ev).toContainText(machine.name);
-    await expect(page.getByTestId('nav-firing-count')).toHaveText('1');
+    await expect(page.getByTestId('nav-firing-count')).toHaveText('1 firing');
     // The webhook is delivered; its outcome shows without a reload.
     await expect(ev.getByTestId('delivery').first()).toHaveAttribute('data-status', 'sent', { timeout: 30_000 });
     await expect.poll(() => hook.hits.some((h) => h.body.includes('CPU hot'))).toBe(true);

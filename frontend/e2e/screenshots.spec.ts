@@ -1,6 +1,6 @@
 // A small fleet with half an hour of history (replayed as a backlog `batch`, as an
 // agent does after an outage) plus live samples: proves the history + live join on
-// real data and keeps current screenshots for the docs.
+// real data and keeps current screenshots for the docs (alerts included).
 import { test, expect, admin, apiAs, login, shot, hubUrl } from './fixtures';
 import { TestAgent } from './test-agent';
 
@@ -22,10 +22,34 @@ test('a fleet with history: overview, machine page on 1 hour, light theme, phone
       await agent.start(1000, { backfillMinutes: 30, backfillStepMs: 5000 });
     }
 
+    // Two rules, so the fleet has alerts to show: memory on every machine, CPU on db-1.
+    const rules = [
+      { name: 'Memory high', metric: 'mem_used_pct', comparator: 'gt', threshold: 52, clear_threshold: 45, severity: 'critical' },
+      { name: 'CPU busy', metric: 'cpu_pct', comparator: 'gt', threshold: 40, clear_threshold: 30, for_s: 10, machine_ids: [ids[2]] },
+    ];
+    for (const r of rules) {
+      const res = await api.post('/api/alert-rules', { data: r });
+      expect(res.status(), await res.text()).toBe(201);
+    }
+
     await login(page, a.email, a.password);
     await expect(page.getByTestId('machine-card')).toHaveCount(names.length);
     await page.waitForTimeout(35_000); // let the sparklines fill
     await shot(page, 'fleet-overview');
+
+    // The alert list, one of them acknowledged, and the rule editor.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /^Alerts/ }).click();
+    await expect(page.getByTestId('event-row').first()).toBeVisible();
+    await page.getByTestId('ack-button').first().click();
+    await page.waitForTimeout(500);
+    await shot(page, 'fleet-alerts');
+    await page.getByRole('navigation', { name: 'Alerting' }).getByRole('link', { name: 'Rules' }).click();
+    await expect(page.getByTestId('rule-row')).toHaveCount(rules.length);
+    await shot(page, 'fleet-alert-rules');
+    await page.getByTestId('rule-row').filter({ hasText: 'CPU busy' }).getByRole('link', { name: 'Edit' }).click();
+    await expect(page.getByTestId('rule-form')).toBeVisible();
+    await shot(page, 'fleet-alert-rule');
+    await page.getByRole('link', { name: 'Machines', exact: true }).click();
 
     // The machine page on 1 hour: stored history and live samples in one line.
     await page.getByRole('link', { name: 'web-1', exact: true }).click();
@@ -60,6 +84,7 @@ test('a fleet with history: overview, machine page on 1 hour, light theme, phone
     await page.getByRole('button', { name: 'Switch to dark theme' }).click();
   } finally {
     for (const agent of agents) agent.stop();
+    for (const r of await (await api.get('/api/alert-rules')).json()) await api.delete(`/api/alert-rules/${r.id}`);
     for (const id of ids) await api.delete(`/api/machines/${id}`);
     await api.dispose();
   }

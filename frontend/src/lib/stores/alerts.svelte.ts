@@ -54,6 +54,13 @@ class Alerts {
     for (const fn of this.listeners) fn(ev);
   }
 
+  /** A machine is gone: its alerts went with it (the hub deletes them without a frame). */
+  forgetMachine(machineId: number): void {
+    if (this.firing.some((e) => e.machine_id === machineId)) {
+      this.firing = this.firing.filter((e) => e.machine_id !== machineId);
+    }
+  }
+
   /** Acknowledges an alert: it stays firing until it clears, but is not repeated. */
   async acknowledge(id: number): Promise<AlertEvent> {
     const ev = await api.acknowledgeAlertEvent(id);

@@ -7,6 +7,7 @@ import type { Machine, MachineStatus, Sample } from '../api/types';
 import type { MachineEvent } from '../live/client';
 import { Spark } from '../charts/spark';
 import { live } from './live.svelte';
+import { alerts } from './alerts.svelte';
 
 export { Spark, SPARK_WINDOW_MS } from '../charts/spark';
 
@@ -74,6 +75,7 @@ class Fleet {
   remove(id: number): void {
     this.set(this.machines.filter((m) => m.id !== id));
     this.views.delete(id);
+    alerts.forgetMachine(id);
   }
 
   clear(): void {
