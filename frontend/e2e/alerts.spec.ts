@@ -142,6 +142,10 @@ test('a user is alerted on high CPU: channel, rule, live firing, acknowledge, re
     const badge = page.getByTestId('machine-card').getByTestId('firing-badge');
     await expect(badge).toHaveText(/1 firing/);
     await expect(badge).toHaveAttribute('data-severity', 'warning');
+    await expect(page.getByTestId('fleet-summary')).toContainText('1 alerting');
+    await page.getByTestId('status-filter').selectOption('alerting');
+    await expect(page.getByTestId('machine-card')).toHaveCount(1);
+    await page.getByTestId('status-filter').selectOption('all');
     await shot(page, 'alerts-grid');
 
     // The machine page: a banner lists the firing alert.
