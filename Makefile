@@ -8,13 +8,14 @@ FRONTEND := frontend
 HUB      := target/debug/lunasentri-hub
 AGENT    := target/debug/lunasentri-agent
 
-.PHONY: run test build ui ui-deps test-deps rust-test lint frontend-test e2e openapi bench bench-agent clean-data help
+.PHONY: run test build ui ui-deps test-deps rust-test lint frontend-test e2e openapi bench bench-agent bench-alerts clean-data help
 
 help:
 	@echo "make run      build and start the hub with the dashboard and this host as a machine"
 	@echo "make test     install test dependencies, lint, and run every test"
 	@echo "make bench    release hub vs loadgen at several scales -> docs/benchmarks.md"
 	@echo "make bench-agent   agent footprint next to node_exporter and collectd"
+	@echo "make bench-alerts  what alert rules cost the hub -> docs/benchmarks.md"
 	@echo "make openapi  regenerate docs/api/openapi.json and the dashboard's types"
 
 ## The product ---------------------------------------------------------------------
@@ -66,6 +67,9 @@ bench:
 
 bench-agent:
 	scripts/bench-agent.sh
+
+bench-alerts:
+	scripts/bench-alerts.sh
 
 clean-data:
 	rm -rf data

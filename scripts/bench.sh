@@ -14,6 +14,7 @@
 #   BENCH_DURATION   measured time per run     (default 60s)
 #   BENCH_PG_SCALE   agents for the PostgreSQL run (default 1000; empty: none)
 #   BENCH_SCENARIO   loadgen scenario          (default steady)
+#   BENCH_RULES      alert rules per machine   (default 0)
 #   BENCH_OUT        document to rewrite       (default docs/benchmarks.md)
 #   BENCH_KEEP       directory to keep reports and logs in (default: a temp dir)
 #   BENCH_NO_BUILD   set to skip `cargo build --release`
@@ -25,6 +26,7 @@ SCALES=${BENCH_SCALES:-"100 1000 5000 10000"}
 DURATION=${BENCH_DURATION:-60s}
 PG_SCALE=${BENCH_PG_SCALE-1000}
 SCENARIO=${BENCH_SCENARIO:-steady}
+RULES=${BENCH_RULES:-0}
 OUT=${BENCH_OUT:-$ROOT/docs/benchmarks.md}
 WORK=${BENCH_KEEP:-$(mktemp -d -t lunasentri-bench.XXXXXX)}
 mkdir -p "$WORK"
@@ -90,7 +92,8 @@ run_one() {
     [[ -n "$url" ]] || { echo "hub did not report its address" >&2; return 1; }
     local cmd=("$LOADGEN_BIN" --hub "$url" --agents "$agents" --dashboards "$dashboards"
         --watch 10 --interval 1s --duration "$DURATION" --scenario "$SCENARIO"
-        --ramp-per-sec 1000 --hub-pid "$HUB_PID" --max-p99-ms 10 --max-loss 0 --json --quiet)
+        --ramp-per-sec 1000 --hub-pid "$HUB_PID" --max-p99-ms 10 --max-loss 0 --json --quiet
+        --rules-per-machine "$RULES")
     echo "${cmd[*]} --admin-email $ADMIN_EMAIL --admin-password ***" \
         | sed -e "s#$ROOT/##" -e "s#$url#http://127.0.0.1:PORT#" -e "s#--hub-pid $HUB_PID#--hub-pid HUB_PID#" \
         >"$WORK/$label.cmd"

@@ -143,6 +143,11 @@ pub struct Cli {
     /// Write the plan (users, sessions, machines, keys) to this file (mode 0600).
     #[arg(long)]
     pub write_plan: Option<PathBuf>,
+    /// Alert rules each user creates over all of their machines (so every machine has
+    /// this many), with thresholds the simulated values never cross: measures rule
+    /// evaluation, not notification.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=20))]
+    pub rules_per_machine: u16,
     /// Only create users and machines (with `--write-plan`), then exit.
     #[arg(long)]
     pub provision_only: bool,
@@ -185,6 +190,7 @@ pub struct Config {
     pub plan: Option<PathBuf>,
     pub write_plan: Option<PathBuf>,
     pub provision_only: bool,
+    pub rules_per_machine: u16,
     pub agent_offset: usize,
     pub dashboard_offset: usize,
     pub seed: u64,
@@ -219,6 +225,7 @@ impl Default for Config {
             plan: None,
             write_plan: None,
             provision_only: false,
+            rules_per_machine: 0,
             agent_offset: 0,
             dashboard_offset: 0,
             seed: 1,
@@ -258,6 +265,7 @@ impl Cli {
             plan: self.plan,
             write_plan: self.write_plan,
             provision_only: self.provision_only,
+            rules_per_machine: self.rules_per_machine,
             agent_offset: self.agent_offset,
             dashboard_offset: self.dashboard_offset,
             seed: self.seed,

@@ -110,10 +110,18 @@ pub async fn run(cfg: Config) -> Result<Report, Error> {
                     "--admin-email and --admin-password (or LUNASENTRI_ADMIN_EMAIL / _PASSWORD) are needed to create the simulated users and machines, or pass --plan FILE".into(),
                 ));
             };
-            provision::provision(&api, email, password, cfg.users, cfg.agents, |m| {
+            let plan = provision::provision(&api, email, password, cfg.users, cfg.agents, |m| {
                 progress.step(m)
             })
-            .await?
+            .await?;
+            if cfg.rules_per_machine > 0 {
+                progress.step(&format!(
+                    "creating {} alert rules per machine",
+                    cfg.rules_per_machine
+                ));
+                provision::create_rules(&api, &plan, cfg.rules_per_machine).await?;
+            }
+            plan
         }
     };
     if let Some(path) = &cfg.write_plan {
@@ -526,6 +534,7 @@ fn run_info(
         users: plan.users.len(),
         watch: cfg.watch,
         interval_ms: cfg.interval.as_millis() as u64,
+        rules_per_machine: cfg.rules_per_machine,
         ramp_s,
         measured_s,
         interrupted,

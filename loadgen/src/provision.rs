@@ -245,6 +245,20 @@ impl Api {
             .map_err(|e| Error::Setup(format!("{what}: unexpected answer: {e}")))
     }
 
+    /// Creates an alert rule as the session's user.
+    pub async fn create_rule(&self, session: &str, body: &serde_json::Value) -> Result<(), Error> {
+        let what = "create alert rule";
+        let res = self
+            .send(what, || {
+                self.http
+                    .post(self.url("/api/alert-rules"))
+                    .header("cookie", cookie_header(session))
+                    .json(body)
+            })
+            .await?;
+        Self::expect(res, what).await.map(drop)
+    }
+
     /// `GET /api/machines/{id}/latest` as the machine's owner.
     pub async fn latest(&self, session: &str, id: i64) -> Result<Latest, Error> {
         let what = format!("latest sample of machine {id}");
@@ -346,6 +360,39 @@ pub async fn provision(
         users,
         machines,
     })
+}
+
+/// The `i`-th rule body: metrics and thresholds the simulated samples never reach.
+fn rule_body(i: u16) -> serde_json::Value {
+    let (metric, threshold) = match i % 5 {
+        0 => ("cpu_pct", 99.9),
+        1 => ("mem_used_pct", 99.9),
+        2 => ("disk_used_pct", 99.9),
+        3 => ("load1", 1000.0),
+        _ => ("swap_used_pct", 99.9),
+    };
+    serde_json::json!({
+        "name": format!("loadgen rule {i}"),
+        "metric": metric,
+        "comparator": "gt",
+        "threshold": threshold,
+        "for_s": 60,
+    })
+}
+
+/// Gives every user `per_machine` rules covering all of their machines.
+pub async fn create_rules(api: &Api, plan: &Plan, per_machine: u16) -> Result<(), Error> {
+    let jobs: Vec<(String, serde_json::Value)> = plan
+        .users
+        .iter()
+        .flat_map(|u| (0..per_machine).map(move |i| (u.session.clone(), rule_body(i))))
+        .collect();
+    let made: Vec<Result<(), Error>> = stream::iter(&jobs)
+        .map(|(session, body)| api.create_rule(session, body))
+        .buffered(CREATE_CONCURRENCY)
+        .collect()
+        .await;
+    made.into_iter().collect()
 }
 
 /// A short id that keeps the names of successive runs on one hub apart.

@@ -20,6 +20,9 @@ pub struct RunInfo {
     pub users: usize,
     pub watch: usize,
     pub interval_ms: u64,
+    /// Alert rules per machine created for the run.
+    #[serde(default)]
+    pub rules_per_machine: u16,
     /// Time spent opening connections before the measured time.
     pub ramp_s: f64,
     /// The measured time as it actually lasted.
