@@ -36,7 +36,17 @@ async fn agent_fails_over_to_the_second_hub_without_loss() {
     drop(hub_a);
     let killed_at = now_ms();
     let at_kill = db.count_metrics(id);
-    agent.wait_for_log(&format!("connected hub={base_b}"), Duration::from_secs(30));
+    let on_b = format!("connected hub={base_b}");
+    let log = agent.wait_for_log(&on_b, Duration::from_secs(30));
+    // Samples taken while A was dying or gone were buffered and replayed to B.
+    let replayed: u64 = log
+        .lines()
+        .find(|l| l.contains(&on_b))
+        .and_then(|l| l.split("replayed=").nth(1))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no replayed= count in the log:\n{log}"));
+    assert!(replayed > 0, "nothing was replayed to hub B:\n{log}");
     // Only B can store now; wait for a good run of samples through it.
     wait_stored(&db, id, at_kill + 10, &agent).await;
 
