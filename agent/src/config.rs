@@ -920,7 +920,7 @@ mod tests {
         );
     }
 
-    /// The variable and the flag take comma-separated lists; the flag may repeat.
+    /// The variable (like the flag) takes a comma-separated list, spaces allowed.
     #[test]
     fn server_url_comma_separated_in_env_and_flags() {
         let env = Overrides {
