@@ -8,7 +8,7 @@ FRONTEND := frontend
 HUB      := target/debug/lunasentri-hub
 AGENT    := target/debug/lunasentri-agent
 
-.PHONY: run test build ui ui-deps test-deps rust-test lint frontend-test e2e openapi bench bench-agent bench-alerts clean-data help
+.PHONY: run test build ui ui-deps test-deps rust-test lint frontend-test e2e compose-check openapi bench bench-agent bench-alerts clean-data help
 
 help:
 	@echo "make run      build and start the hub with the dashboard and this host as a machine"
@@ -55,6 +55,10 @@ frontend-test: ui-deps
 
 e2e: ui build
 	cd $(FRONTEND) && E2E_SKIP_BUILD=1 $(NPM) run test:e2e
+
+# docker-compose.yml and the deployment scripts, checked without building or starting anything.
+compose-check:
+	@scripts/compose-check.sh
 
 openapi:
 	$(CARGO) run -q -p lunasentri-hub -- --print-openapi > docs/api/openapi.json

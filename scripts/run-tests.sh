@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test suite of `make test` (Rust workspace, dashboard unit tests, browser
-# end-to-end tests) and closes with one line counting the tests of all of them.
+# Runs every test suite of `make test` (deployment files, Rust workspace, dashboard unit
+# tests, browser end-to-end tests) and closes with one line counting the tests of all of them.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 
@@ -13,6 +13,7 @@ suite() {
   local s=${PIPESTATUS[0]}
   [ "$s" -eq 0 ] || status=$s
 }
+suite compose-check
 suite rust-test
 suite frontend-test
 suite e2e

@@ -8,7 +8,7 @@
 //!
 //! | file key                    | environment                        | flag             | default  |
 //! |-----------------------------|------------------------------------|------------------|----------|
-//! | `server.url`                | `LUNASENTRI_AGENT_SERVER_URL`      | `--server-url`   | —        |
+//! | `server.url` (one or a list)| `LUNASENTRI_AGENT_SERVER_URL`      | `--server-url`   | —        |
 //! | `server.api_key`            | `LUNASENTRI_AGENT_API_KEY`         | `--api-key`      | —        |
 //! | `server.api_key_file`       | `LUNASENTRI_AGENT_API_KEY_FILE`    | `--api-key-file` | —        |
 //! | `agent.interval`            | `LUNASENTRI_AGENT_INTERVAL`        | `--interval`     | `5s`     |
@@ -22,12 +22,17 @@
 //! | `link.allow_insecure`       | `LUNASENTRI_AGENT_ALLOW_INSECURE`  |                  | `false`  |
 //!
 //! The file itself comes from `--config` or `LUNASENTRI_AGENT_CONFIG`.
+//!
+//! `server.url` names one hub or several (the hubs of a cluster, tried in turn when one
+//! fails): a YAML list in the file, comma-separated in the variable and the flag (which
+//! may also be repeated). Each entry is checked on its own and named in errors.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
 
 use crate::link::url::HubUrl;
 
@@ -126,8 +131,9 @@ pub enum LogFormat {
 /// Validated agent configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Hub base URL. Required to stream; not needed for `--once`.
-    pub server: Option<HubUrl>,
+    /// Hub base URLs in the order they are tried; empty when none is configured.
+    /// Required to stream; not needed for `--once`.
+    pub hub_urls: Vec<HubUrl>,
     /// Required to stream; not needed for `--once`.
     pub api_key: Option<ApiKey>,
     pub interval: Duration,
@@ -147,18 +153,21 @@ impl Config {
     /// A configuration for streaming to `server` with every other value at its default.
     pub fn new(server: HubUrl, api_key: ApiKey) -> Self {
         Self {
-            server: Some(server),
+            hub_urls: vec![server],
             api_key: Some(api_key),
             ..Self::default()
         }
     }
 
-    /// The hub URL and key, or an error saying which is missing.
-    pub fn link(&self) -> Result<(&HubUrl, &ApiKey), ConfigError> {
-        let server = self.server.as_ref().ok_or(ConfigError::Missing {
-            what: "hub URL",
-            hint: "set server.url in the config file, LUNASENTRI_AGENT_SERVER_URL or --server-url",
-        })?;
+    /// The hub URLs (at least one) and the key, or an error saying which is missing.
+    pub fn link(&self) -> Result<(&[HubUrl], &ApiKey), ConfigError> {
+        if self.hub_urls.is_empty() {
+            return Err(ConfigError::Missing {
+                what: "hub URL",
+                hint: "set server.url in the config file, LUNASENTRI_AGENT_SERVER_URL or --server-url",
+            });
+        }
+        let server = self.hub_urls.as_slice();
         let key = self.api_key.as_ref().ok_or(ConfigError::Missing {
             what: "API key",
             hint: "set server.api_key or server.api_key_file in the config file, \
@@ -171,7 +180,7 @@ impl Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            server: None,
+            hub_urls: Vec::new(),
             api_key: None,
             interval: DEFAULT_INTERVAL,
             machine_name: crate::collector::host::hostname(),
@@ -206,12 +215,40 @@ pub struct FileConfig {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerSection {
-    /// Hub base URL, `https://hub.example.com` (`ws://`/`wss://` accepted too).
-    pub url: Option<String>,
+    /// Hub base URL, `https://hub.example.com` (`ws://`/`wss://` accepted too), or a
+    /// list of them: the hubs of a cluster, tried in turn.
+    pub url: Option<UrlList>,
     /// The machine's API key. Prefer `api_key_file` to keep it out of this file.
     pub api_key: Option<String>,
     /// File holding only the API key.
     pub api_key_file: Option<PathBuf>,
+}
+
+/// `server.url` as written: one URL or a YAML list of URLs.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct UrlList(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for UrlList {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct OneOrMany;
+        impl<'de> Visitor<'de> for OneOrMany {
+            type Value = UrlList;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a hub URL or a list of hub URLs")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<UrlList, E> {
+                Ok(UrlList(vec![v.to_owned()]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<UrlList, A::Error> {
+                let mut urls = Vec::new();
+                while let Some(url) = seq.next_element::<String>()? {
+                    urls.push(url);
+                }
+                Ok(UrlList(urls))
+            }
+        }
+        de.deserialize_any(OneOrMany)
+    }
 }
 
 /// `agent:` — what to sample and how often.
@@ -420,23 +457,11 @@ pub fn resolve(
     cfg.allow_insecure = allow_insecure;
 
     if let Some(p) = pick(
-        (flags.server_url, "--server-url"),
-        (env.server_url, &env_name("SERVER_URL")),
-        (file.server.url, in_file("server.url")),
+        (flags.server_url.map(|u| vec![u]), "--server-url"),
+        (env.server_url.map(|u| vec![u]), &env_name("SERVER_URL")),
+        (file.server.url.map(|l| l.0), in_file("server.url")),
     ) {
-        let url = HubUrl::parse(&p.value).map_err(|m| invalid(&p.source, m))?;
-        if !url.is_secure() && !url.is_loopback() && !allow_insecure {
-            return Err(invalid(
-                p.source,
-                format!(
-                    "{} sends the API key and metrics unencrypted to a host that is not \
-                     loopback; use https:// (or wss://), or set link.allow_insecure: true \
-                     if the network is trusted",
-                    url.http_base()
-                ),
-            ));
-        }
-        cfg.server = Some(url);
+        cfg.hub_urls = hub_urls(&p.value, &p.source, allow_insecure)?;
     }
 
     if let Some(p) = pick(
@@ -538,6 +563,56 @@ pub fn resolve(
     }
 
     Ok(cfg)
+}
+
+/// Parses the hub URLs of one source. Entries may themselves be comma-separated lists;
+/// an error names the source and, when there are several, the entry (1-based) and its text.
+fn hub_urls(
+    values: &[String],
+    source: &str,
+    allow_insecure: bool,
+) -> Result<Vec<HubUrl>, ConfigError> {
+    let entries: Vec<&str> = values.iter().flat_map(|v| v.split(',')).collect();
+    let several = entries.len() > 1;
+    let name = |i: usize, text: &str| {
+        if several {
+            format!("{source} entry {} (`{}`)", i + 1, text.trim())
+        } else {
+            source.to_owned()
+        }
+    };
+    if entries.iter().all(|e| e.trim().is_empty()) {
+        return Err(invalid(source, "no hub URL given"));
+    }
+    let mut urls: Vec<HubUrl> = Vec::with_capacity(entries.len());
+    for (i, text) in entries.iter().enumerate() {
+        if text.trim().is_empty() {
+            return Err(invalid(
+                name(i, text),
+                "is empty; separate hub URLs with single commas",
+            ));
+        }
+        let url = HubUrl::parse(text).map_err(|m| invalid(name(i, text), m))?;
+        if !url.is_secure() && !url.is_loopback() && !allow_insecure {
+            return Err(invalid(
+                name(i, text),
+                format!(
+                    "{} sends the API key and metrics unencrypted to a host that is not \
+                     loopback; use https:// (or wss://), or set link.allow_insecure: true \
+                     if the network is trusted",
+                    url.http_base()
+                ),
+            ));
+        }
+        if let Some(j) = urls.iter().position(|u| *u == url) {
+            return Err(invalid(
+                name(i, text),
+                format!("is the same hub as entry {}; list each hub once", j + 1),
+            ));
+        }
+        urls.push(url);
+    }
+    Ok(urls)
 }
 
 /// The key comes from whichever layer sets `api_key` or `api_key_file` first; one
@@ -676,8 +751,9 @@ mod tests {
              logging:\n  level: debug\nlink:\n  http_fallback: never\n  allow_insecure: false\n",
         )
         .unwrap();
+        assert_eq!(cfg.hub_urls.len(), 1);
         assert_eq!(
-            cfg.server.unwrap().ws_url(),
+            cfg.hub_urls[0].ws_url(),
             "wss://hub.example.com/agent/stream"
         );
         assert_eq!(cfg.api_key.unwrap().expose(), "lsk_abc");
@@ -698,7 +774,7 @@ mod tests {
         assert_eq!(cfg.buffer_max_samples, 3600);
         assert_eq!(cfg.top_processes, 5);
         assert_eq!(cfg.http_fallback, HttpFallback::Auto);
-        assert!(cfg.server.is_none() && cfg.api_key.is_none());
+        assert!(cfg.hub_urls.is_empty() && cfg.api_key.is_none());
         assert!(cfg.link().is_err());
     }
 
@@ -762,7 +838,10 @@ mod tests {
              logging:\nlink:\n  allow_insecure: false\n",
         )
         .unwrap();
-        assert_eq!(f.server.url.as_deref(), Some("http://127.0.0.1:8080/x#y"));
+        assert_eq!(
+            f.server.url,
+            Some(UrlList(vec!["http://127.0.0.1:8080/x#y".into()]))
+        );
         assert_eq!(f.server.api_key.as_deref(), Some("lsk_a\"b"));
         assert_eq!(f.agent.interval.as_deref(), Some("5"));
         assert_eq!(
@@ -809,6 +888,103 @@ mod tests {
         resolve_yaml("server:\n  url: ws://localhost:8080\n").unwrap();
         resolve_yaml("server:\n  url: http://[::1]:8080\n").unwrap();
         resolve_yaml("server:\n  url: http://hub.lan\nlink:\n  allow_insecure: true\n").unwrap();
+    }
+
+    /// `server.url` takes one URL or a YAML list; both keep the configured order.
+    #[test]
+    fn server_url_one_or_a_list() {
+        let cfg = resolve_yaml("server:\n  url: https://a.example.com\n").unwrap();
+        let hosts = |c: &Config| {
+            c.hub_urls
+                .iter()
+                .map(|u| u.host().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(hosts(&cfg), ["a.example.com"]);
+        let cfg = resolve_yaml(
+            "server:\n  url:\n    - https://a.example.com\n    - wss://b.example.com:8443\n",
+        )
+        .unwrap();
+        assert_eq!(hosts(&cfg), ["a.example.com", "b.example.com"]);
+        assert_eq!(
+            cfg.hub_urls[1].ws_url(),
+            "wss://b.example.com:8443/agent/stream"
+        );
+        let cfg = resolve_yaml("server:\n  url: [https://a.example.com, https://c.example.com]\n")
+            .unwrap();
+        assert_eq!(hosts(&cfg), ["a.example.com", "c.example.com"]);
+        let err = file("server:\n  url: 8080\n").unwrap_err().to_string();
+        assert!(
+            err.contains("list of hub URLs") && err.contains("line 2"),
+            "{err}"
+        );
+    }
+
+    /// The variable (like the flag) takes a comma-separated list, spaces allowed.
+    #[test]
+    fn server_url_comma_separated_in_env_and_flags() {
+        let env = Overrides {
+            server_url: Some("https://a.example.com, http://127.0.0.1:8080/x".into()),
+            ..Overrides::default()
+        };
+        let cfg = resolve(FileConfig::default(), None, env, Overrides::default()).unwrap();
+        let bases: Vec<String> = cfg.hub_urls.iter().map(HubUrl::http_base).collect();
+        assert_eq!(bases, ["https://a.example.com", "http://127.0.0.1:8080/x"]);
+    }
+
+    /// A bad entry in a list is named by its position and text, whatever the source.
+    #[test]
+    fn bad_url_entry_is_named() {
+        let err = resolve_yaml("server:\n  url:\n    - https://a.example.com\n    - htp://b\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("server.url (in agent.yaml) entry 2 (`htp://b`)")
+                && err.contains("unsupported scheme"),
+            "{err}"
+        );
+        let flags = |v: &str| Overrides {
+            server_url: Some(v.into()),
+            ..Overrides::default()
+        };
+        let run = |v: &str| {
+            resolve(FileConfig::default(), None, Overrides::default(), flags(v))
+                .unwrap_err()
+                .to_string()
+        };
+        let err = run("https://a.example.com,,https://b.example.com");
+        assert!(
+            err.contains("--server-url entry 2") && err.contains("empty"),
+            "{err}"
+        );
+        let err = run("https://a.example.com,https://a.example.com/");
+        assert!(
+            err.contains("entry 2") && err.contains("same hub as entry 1"),
+            "{err}"
+        );
+        let err = run("https://a.example.com,http://b.example.com");
+        assert!(
+            err.contains("entry 2 (`http://b.example.com`)") && err.contains("allow_insecure"),
+            "{err}"
+        );
+        let err = run(" , ");
+        assert!(
+            err.contains("--server-url") && err.contains("no hub URL"),
+            "{err}"
+        );
+        let err = resolve_yaml("server:\n  url: []\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("server.url") && err.contains("no hub URL"),
+            "{err}"
+        );
+        // A single bad URL reads as before: no entry number.
+        let err = run("ftp://x");
+        assert!(
+            err.starts_with("invalid --server-url: unsupported scheme"),
+            "{err}"
+        );
     }
 
     /// Flags beat environment, which beats the file.

@@ -8,7 +8,8 @@
 //!   counter-to-rate math in `collector::rate`.
 //! - [`buffer`]: bounded ring of unacked samples, optional spool file, `seq` numbering.
 //! - [`link`]: the loop that samples and delivers: WebSocket (`link::ws`), HTTP fallback
-//!   (`link::http`), reconnect backoff, replay as `batch`.
+//!   (`link::http`), reconnect backoff, failover between hubs (`link::hubs`), replay as
+//!   `batch`.
 //! - [`log`]: stderr logging (tracing-subscriber's formatter, text or JSON).
 //!
 //! The binary (`main.rs`) only parses flags, sets up logging and calls [`run`],
@@ -18,8 +19,8 @@
 //! - `0`: stopped by SIGTERM/SIGINT, or `--once`/`--check` succeeded.
 //! - `1`: could not start (host metrics unreadable, spool file unusable, no CA roots).
 //! - `2`: bad flags, environment or config file.
-//! - `3`: `--check`: the hub is unreachable or did not answer like a LunaSentri hub.
-//! - `4`: `--check`: the hub rejected the API key.
+//! - `3`: `--check`: a hub is unreachable or did not answer like a LunaSentri hub.
+//! - `4`: `--check`: a hub rejected the API key.
 
 pub mod buffer;
 pub mod collector;
@@ -62,22 +63,29 @@ impl AgentError {
 /// seconds and returns. Network problems are not errors: the agent keeps sampling,
 /// buffering and reconnecting.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), AgentError> {
-    let (url, key) = config.link()?;
-    let (url, key) = (url.clone(), key.clone());
-    let tls = if url.is_secure() {
-        Some(link::tls_config().map_err(AgentError::Tls)?)
-    } else {
-        None
-    };
+    let (urls, key) = config.link()?;
+    let (hubs, key) = (link::hubs::Hubs::new(urls.to_vec()), key.clone());
+    let tls = tls_for(urls)?;
     let collector = collector::Collector::new(config.top_processes)?;
     let buffer = match &config.spool_path {
         Some(path) => buffer::Buffer::with_spool(config.buffer_max_samples, path)?,
         None => buffer::Buffer::in_memory(config.buffer_max_samples),
     };
-    link::Link::new(&config, url, key, tls, collector, buffer)
+    link::Link::new(&config, hubs, key, tls, collector, buffer)
         .run(shutdown)
         .await;
     Ok(())
+}
+
+/// The TLS client configuration, when any hub is reached over TLS.
+fn tls_for(
+    urls: &[link::url::HubUrl],
+) -> Result<Option<std::sync::Arc<rustls::ClientConfig>>, AgentError> {
+    if urls.iter().any(link::url::HubUrl::is_secure) {
+        Ok(Some(link::tls_config().map_err(AgentError::Tls)?))
+    } else {
+        Ok(None)
+    }
 }
 
 /// Takes one complete sample (`seq` 1), waiting long enough for CPU usage and rates
@@ -103,15 +111,18 @@ impl CheckReport {
     }
 }
 
-/// Validates the configuration and talks to the hub: `GET /agent/health` with the key,
-/// then a WebSocket handshake.
+/// Validates the configuration and talks to every configured hub: `GET /agent/health`
+/// with the key, then a WebSocket handshake. The exit code is the worst of the hubs'.
 pub async fn check(config: &Config) -> Result<CheckReport, AgentError> {
-    let (url, key) = config.link()?;
+    let (urls, key) = config.link()?;
     let mut report = CheckReport::default();
+    let hubs: Vec<String> = urls.iter().map(ToString::to_string).collect();
     report.step(
         true,
         format!(
-            "config: hub {url}, interval {:?}, machine name {:?}, buffer {} samples{}",
+            "config: {} {}, interval {:?}, machine name {:?}, buffer {} samples{}",
+            if hubs.len() == 1 { "hub" } else { "hubs" },
+            hubs.join(", "),
             config.interval,
             config.machine_name,
             config.buffer_max_samples,
@@ -122,12 +133,23 @@ pub async fn check(config: &Config) -> Result<CheckReport, AgentError> {
                 .unwrap_or_default()
         ),
     );
-    let tls = if url.is_secure() {
-        Some(link::tls_config().map_err(AgentError::Tls)?)
-    } else {
-        None
-    };
+    let tls = tls_for(urls)?;
+    for url in urls {
+        let code = check_hub(config, url, key, tls.clone(), &mut report).await;
+        // 4 (key rejected) outranks 3 (unreachable), which outranks 0.
+        report.exit_code = report.exit_code.max(code);
+    }
+    Ok(report)
+}
 
+/// Checks one hub, adding its steps to `report`; returns its exit code (0, 3 or 4).
+async fn check_hub(
+    config: &Config,
+    url: &link::url::HubUrl,
+    key: &config::ApiKey,
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    report: &mut CheckReport,
+) -> u8 {
     let health = link::http::request(
         url,
         tls.as_ref(),
@@ -138,45 +160,42 @@ pub async fn check(config: &Config) -> Result<CheckReport, AgentError> {
         link::NETWORK_TIMEOUT,
     )
     .await;
+    let mut code = 0;
     match health {
         Err(e) => {
-            report.step(false, format!("hub: {e}"));
-            report.exit_code = 3;
-            return Ok(report);
+            report.step(false, format!("hub {url}: {e}"));
+            return 3;
         }
         Ok(r) if r.status == 401 => {
-            report.step(false, "API key: rejected by the hub (HTTP 401)");
-            report.exit_code = 4;
-            return Ok(report);
+            report.step(false, format!("API key: rejected by {url} (HTTP 401)"));
+            return 4;
         }
         Ok(r) if r.status != 200 => {
             report.step(
                 false,
-                format!("hub: GET /agent/health answered HTTP {}", r.status),
+                format!("hub {url}: GET /agent/health answered HTTP {}", r.status),
             );
-            report.exit_code = 3;
-            return Ok(report);
+            return 3;
         }
         Ok(r) => match serde_json::from_slice::<AgentHealth>(&r.body) {
             Err(_) => {
                 report.step(
                     false,
-                    "hub: /agent/health did not answer like a LunaSentri hub",
+                    format!("hub {url}: /agent/health did not answer like a LunaSentri hub"),
                 );
-                report.exit_code = 3;
-                return Ok(report);
+                return 3;
             }
             Ok(h) => {
                 let proto_ok = h.protocol_version == lunasentri_schema::PROTOCOL_VERSION;
                 report.step(
                     proto_ok,
                     format!(
-                        "hub: reachable, status {:?}, protocol version {}",
+                        "hub {url}: reachable, status {:?}, protocol version {}",
                         h.status, h.protocol_version
                     ),
                 );
                 if !proto_ok {
-                    report.exit_code = 3;
+                    code = 3;
                 }
                 match h.key_valid {
                     Some(true) => report.step(
@@ -189,9 +208,8 @@ pub async fn check(config: &Config) -> Result<CheckReport, AgentError> {
                         ),
                     ),
                     Some(false) => {
-                        report.step(false, "API key: rejected by the hub");
-                        report.exit_code = 4;
-                        return Ok(report);
+                        report.step(false, format!("API key: rejected by {url}"));
+                        return 4;
                     }
                     None => report.step(false, "API key: the hub did not say whether it is valid"),
                 }
@@ -208,8 +226,11 @@ pub async fn check(config: &Config) -> Result<CheckReport, AgentError> {
             );
         }
         Err(link::ws::ConnectError::Unauthorized) => {
-            report.step(false, "WebSocket: the hub rejected the API key (HTTP 401)");
-            report.exit_code = 4;
+            report.step(
+                false,
+                format!("WebSocket: {url} rejected the API key (HTTP 401)"),
+            );
+            code = 4;
         }
         Err(e) => {
             let fallback = config.http_fallback != config::HttpFallback::Never;
@@ -224,10 +245,10 @@ pub async fn check(config: &Config) -> Result<CheckReport, AgentError> {
                     }
                 ),
             );
-            if !fallback && report.exit_code == 0 {
-                report.exit_code = 3;
+            if !fallback && code == 0 {
+                code = 3;
             }
         }
     }
-    Ok(report)
+    code
 }

@@ -11,7 +11,7 @@ Precedence: flags > environment > config file > defaults.
 
 Environment:
   LUNASENTRI_AGENT_CONFIG              config file (like --config)
-  LUNASENTRI_AGENT_SERVER_URL          hub base URL (server.url)
+  LUNASENTRI_AGENT_SERVER_URL          hub base URL, or several separated by commas (server.url)
   LUNASENTRI_AGENT_API_KEY             API key (server.api_key)
   LUNASENTRI_AGENT_API_KEY_FILE        file holding the API key (server.api_key_file)
   LUNASENTRI_AGENT_INTERVAL            sampling interval, e.g. 1s, 5s (agent.interval)
@@ -34,9 +34,10 @@ struct Flags {
     /// YAML config file.
     #[arg(long, value_name = "PATH")]
     config: Option<PathBuf>,
-    /// Hub base URL, e.g. https://hub.example.com.
+    /// Hub base URL, e.g. https://hub.example.com. Several hubs of a cluster: separate
+    /// them with commas or repeat the flag; the agent fails over between them in order.
     #[arg(long, value_name = "URL")]
-    server_url: Option<String>,
+    server_url: Vec<String>,
     /// The machine's API key (visible in process lists: prefer --api-key-file).
     #[arg(long, value_name = "KEY")]
     api_key: Option<String>,
@@ -135,7 +136,7 @@ fn load_config(flags: &Flags) -> Result<lunasentri_agent::Config, config::Config
         None => FileConfig::default(),
     };
     let flag_values = Overrides {
-        server_url: flags.server_url.clone(),
+        server_url: (!flags.server_url.is_empty()).then(|| flags.server_url.join(",")),
         api_key: flags.api_key.clone(),
         api_key_file: flags.api_key_file.clone(),
         interval: flags.interval.clone(),

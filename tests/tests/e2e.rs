@@ -3,6 +3,11 @@
 //!
 //! `--once` output against the schema and configuration errors are covered by the
 //! agent's own integration tests (`agent/tests/agent/cli.rs`).
+//!
+//! - [`failover`]: two hub binaries on one PostgreSQL database, the agent moving between them.
+
+#[path = "e2e/failover.rs"]
+mod failover;
 
 use std::time::{Duration, Instant};
 

@@ -6,11 +6,13 @@
 //! locks and sampling never waits for the network: connecting and posting are futures
 //! the loop polls alongside the timer.
 //!
-//! - [`url`]: the hub's address and the URLs derived from it.
+//! - [`url`]: a hub's address and the URLs derived from it.
+//! - [`hubs`]: the configured hubs and the rotation between them on failure.
 //! - [`ws`]: opening the WebSocket.
 //! - [`http`]: the minimal HTTP client for `/agent/metrics` and `/agent/health`.
 
 pub mod http;
+pub mod hubs;
 pub mod url;
 pub mod ws;
 
@@ -32,7 +34,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use crate::buffer::Buffer;
 use crate::collector::Collector;
 use crate::config::{ApiKey, Config, HttpFallback, MAX_INTERVAL, MIN_INTERVAL};
-use url::HubUrl;
+use hubs::Hubs;
 use ws::{ConnectError, Ws};
 
 /// First reconnect delay; doubles per failed attempt.
@@ -183,7 +185,7 @@ enum Event {
 
 /// The link loop's state. Built by [`crate::run`].
 pub struct Link {
-    url: HubUrl,
+    hubs: Hubs,
     key: ApiKey,
     tls: Option<Arc<ClientConfig>>,
     fallback: HttpFallback,
@@ -207,7 +209,7 @@ impl Link {
     /// A link that has not connected yet.
     pub fn new(
         config: &Config,
-        url: HubUrl,
+        hubs: Hubs,
         key: ApiKey,
         tls: Option<Arc<ClientConfig>>,
         collector: Collector,
@@ -223,7 +225,7 @@ impl Link {
             _ => Conn::Idle { retry_at: now },
         };
         Self {
-            url,
+            hubs,
             key,
             tls,
             fallback: config.http_fallback,
@@ -241,7 +243,7 @@ impl Link {
     /// [`FLUSH_TIMEOUT`].
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
-        tracing::info!(hub = %self.url, interval_ms = self.interval.as_millis() as u64, "agent started");
+        tracing::info!(hub = %self.hubs.current(), hubs = self.hubs.all().len(), interval_ms = self.interval.as_millis() as u64, "agent started");
         loop {
             self.kick();
             tokio::select! {
@@ -258,7 +260,11 @@ impl Link {
         let now = Instant::now();
         match &mut self.conn {
             Conn::Idle { retry_at } if *retry_at <= now => {
-                let (url, key, tls) = (self.url.clone(), self.key.clone(), self.tls.clone());
+                let (url, key, tls) = (
+                    self.hubs.current().clone(),
+                    self.key.clone(),
+                    self.tls.clone(),
+                );
                 self.conn = Conn::Connecting(Box::pin(async move {
                     ws::connect(&url, &key, tls, NETWORK_TIMEOUT).await
                 }));
@@ -273,7 +279,11 @@ impl Link {
                     MAX_BATCH_SAMPLES,
                     MAX_BATCH_BYTES,
                 ) {
-                    let (url, key, tls) = (self.url.clone(), self.key.clone(), self.tls.clone());
+                    let (url, key, tls) = (
+                        self.hubs.current().clone(),
+                        self.key.clone(),
+                        self.tls.clone(),
+                    );
                     *inflight = Some(Box::pin(async move {
                         let result = http::request(
                             &url,
@@ -360,7 +370,7 @@ impl Link {
             return;
         }
         let backlog = self.buffer.len();
-        tracing::info!(hub = %self.url, replayed = backlog, "connected");
+        tracing::info!(hub = %self.hubs.current(), replayed = backlog, "connected");
         // Samples taken from now on are sent live; none was skipped.
         if open.sent_upto == 0 {
             open.sent_upto = self.buffer.peek_seq() - 1;
@@ -368,19 +378,23 @@ impl Link {
         self.conn = Conn::Open(Box::new(open));
     }
 
+    /// A connection attempt failed: the next attempt goes to the next hub in the list.
     fn connect_failed(&mut self, e: ConnectError) {
         let now = Instant::now();
+        let failed = self.hubs.current().clone();
+        let next = self.hubs.advance().clone();
         let delay = match &e {
             ConnectError::Unauthorized => {
                 tracing::error!(
-                    hub = %self.url,
+                    hub = %failed,
+                    next_hub = %next,
                     "the hub rejected the API key (401): check server.api_key, or rotate the key in the dashboard and update it here; retrying slowly"
                 );
                 self.backoff.jittered(UNAUTHORIZED_RETRY)
             }
             other => {
                 let delay = self.backoff.next_delay();
-                tracing::warn!(hub = %self.url, error = %other, retry_in_ms = delay.as_millis() as u64, "cannot connect");
+                tracing::warn!(hub = %failed, next_hub = %next, error = %other, retry_in_ms = delay.as_millis() as u64, "cannot connect");
                 delay
             }
         };
@@ -402,14 +416,17 @@ impl Link {
         };
     }
 
-    /// The connection is gone: back off and reconnect; unacked samples stay buffered.
+    /// The connection is gone: back off and reconnect, to the next hub in the list;
+    /// unacked samples stay buffered and are replayed to whichever hub answers.
     fn lost(&mut self, why: String) {
         let healthy = matches!(&self.conn, Conn::Open(o) if o.acked_once);
         if healthy {
             self.backoff.reset();
         }
         let delay = self.backoff.next_delay();
-        tracing::warn!(reason = %why, unacked = self.buffer.len(), retry_in_ms = delay.as_millis() as u64, "disconnected from the hub");
+        let lost = self.hubs.current().clone();
+        let next = self.hubs.advance();
+        tracing::warn!(hub = %lost, next_hub = %next, reason = %why, unacked = self.buffer.len(), retry_in_ms = delay.as_millis() as u64, "disconnected from the hub");
         self.conn = Conn::Idle {
             retry_at: Instant::now() + delay,
         };
@@ -508,8 +525,11 @@ impl Link {
                 *post_at = now + delay;
             }
             Err(e) => {
+                // The hub is unreachable: the next post goes to the next hub.
                 let delay = self.backoff.next_delay();
-                tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "cannot post samples");
+                let failed = self.hubs.current().clone();
+                let next = self.hubs.advance();
+                tracing::warn!(hub = %failed, next_hub = %next, error = %e, retry_in_ms = delay.as_millis() as u64, "cannot post samples");
                 *post_at = now + delay;
             }
         }

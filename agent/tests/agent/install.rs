@@ -129,7 +129,7 @@ fn installer_prefix_install_and_uninstall() {
         Overrides::default(),
     )
     .unwrap();
-    assert_eq!(cfg.server.as_ref().unwrap().http_base(), hub);
+    assert_eq!(cfg.hub_urls[0].http_base(), hub);
     assert_eq!(cfg.api_key.as_ref().unwrap().expose(), "lsk_installtest");
     assert_eq!(cfg.machine_name, "web 1");
     assert_eq!(cfg.interval, std::time::Duration::from_secs(2));

@@ -1,5 +1,6 @@
 //! The agent link against a fake hub: headers, hello, samples, acks, reconnect and
-//! replay, HTTP fallback, a rejected key, the spool, and graceful shutdown.
+//! replay, failover between several hubs, HTTP fallback, a rejected key, the spool,
+//! and graceful shutdown.
 
 use std::time::Duration;
 
@@ -103,6 +104,93 @@ async fn streams_and_replays_unacked_after_reconnect() {
     assert!(status.success(), "{status:?}\n{}", agent.log());
     let log = agent.log();
     assert!(log.contains("disconnected from the hub"), "{log}");
+}
+
+/// With two hubs, losing the first moves the agent to the second, which receives the
+/// unacked samples as a batch with no seq gap; when the second drops too, the agent
+/// tries the (dead) first again and comes back to the second.
+#[tokio::test]
+async fn fails_over_to_the_next_hub_and_replays() {
+    let hub_a = FakeHub::bind().await;
+    let hub_b = FakeHub::bind().await;
+    let mut agent = fast_agent(&format!("{},{}", hub_a.url(), hub_b.url()), &[]);
+
+    let (mut conn, _) = hub_a.accept_hello().await;
+    let first = read_samples(&mut conn, 5).await;
+    let acked = first[2].seq;
+    conn.send(&HubFrame::Ack { seq: acked }).await;
+    let last_on_a = read_samples(&mut conn, 2).await.last().unwrap().seq;
+    // Hub A dies: its connection and its listener are gone.
+    drop(conn);
+    drop(hub_a);
+
+    let (mut conn, _) = hub_b.accept_hello().await;
+    let AgentFrame::Batch { samples: replay } = conn.frame().await else {
+        panic!("the backlog must come to the new hub as a batch right after hello")
+    };
+    assert_eq!(replay[0].seq, acked + 1, "replay starts after the last ack");
+    assert!(replay.last().unwrap().seq >= last_on_a);
+    let mut all = seqs(&replay);
+    all.extend(seqs(&read_samples(&mut conn, 3).await));
+    assert_contiguous(&all);
+    conn.send(&HubFrame::Ack {
+        seq: *all.last().unwrap(),
+    })
+    .await;
+    // Wait until the ack is surely processed: the next sample arrives after it.
+    let after_ack = read_samples(&mut conn, 1).await[0].seq;
+    drop(conn);
+
+    // B dropped the link: the next attempt goes to A (refused), then back to B.
+    let (mut conn, _) = hub_b.accept_hello().await;
+    let AgentFrame::Batch { samples: replay } = conn.frame().await else {
+        panic!("the backlog must come as a batch")
+    };
+    assert_eq!(
+        replay[0].seq, after_ack,
+        "only unacked samples are replayed"
+    );
+    let log = agent.log();
+    assert!(log.contains("cannot connect"), "{log}");
+    assert!(
+        log.contains(&format!("next_hub={}", hub_b.url())),
+        "the log names the hub it moves to: {log}"
+    );
+    let status = agent.terminate(Duration::from_secs(5));
+    assert!(status.success(), "{status:?}\n{}", agent.log());
+}
+
+/// A first hub that is down at start costs one attempt: the agent connects to the
+/// next one (hubs given by repeating `--server-url`).
+#[tokio::test]
+async fn starts_on_the_next_hub_when_the_first_is_down() {
+    let down = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let hub = FakeHub::bind().await;
+    let agent = AgentProcess::start(
+        &[
+            "--server-url",
+            &down,
+            "--server-url",
+            &hub.url(),
+            "--api-key",
+            "lsk_test_key",
+            "--interval",
+            "100ms",
+        ],
+        &[("LUNASENTRI_AGENT_TOP_PROCESSES", "0")],
+    );
+    let (mut conn, hello) = hub.accept_hello().await;
+    assert_eq!(hello.interval_ms, 100);
+    let samples = read_samples(&mut conn, 3).await;
+    assert_contiguous(&seqs(&samples));
+    let log = agent.log();
+    assert!(
+        log.contains("cannot connect") && log.contains(&down),
+        "the failed hub is named: {log}"
+    );
 }
 
 /// On SIGTERM the agent delivers what is unacked, closes the link and exits 0.
