@@ -241,6 +241,9 @@ pub struct AlertEvent {
     pub state: AlertState,
     /// The value that fired the alert (`None` for `offline`).
     pub value: Option<f64>,
+    /// The value that resolved it (`None` while firing, and for `offline`).
+    #[serde(default)]
+    pub resolved_value: Option<f64>,
     /// Epoch milliseconds.
     pub started_at: i64,
     pub resolved_at: Option<i64>,

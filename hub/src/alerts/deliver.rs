@@ -4,12 +4,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix::Addr;
 use actix_web::web;
-use lunasentri_schema::alert::ChannelConfig;
+use lunasentri_schema::alert::{AlertEvent, ChannelConfig};
 use tokio::sync::{Semaphore, mpsc};
 
 use super::channels::Senders;
+use super::dispatch::publish;
 use super::notification::Notification;
+use crate::actors::SubscriptionRegistry;
 use crate::db::{Pool, alert_events, now_ms};
 use crate::telemetry::HubMetrics;
 
@@ -74,11 +77,19 @@ pub struct Deliverer {
     policy: RetryPolicy,
     pool: Pool,
     metrics: Arc<HubMetrics>,
+    /// Receives the event again with each delivery's outcome.
+    registry: Addr<SubscriptionRegistry>,
 }
 
 impl Deliverer {
-    /// Starts the worker on the current actix system.
-    pub fn start(pool: Pool, policy: RetryPolicy, metrics: Arc<HubMetrics>) -> Self {
+    /// Starts the worker on the current actix system; outcomes are pushed to the
+    /// event owner's dashboards through `registry`.
+    pub fn start(
+        pool: Pool,
+        policy: RetryPolicy,
+        metrics: Arc<HubMetrics>,
+        registry: Addr<SubscriptionRegistry>,
+    ) -> Self {
         let (tx, rx) = mpsc::channel(policy.queue.max(1));
         let d = Self {
             tx,
@@ -86,6 +97,7 @@ impl Deliverer {
             policy,
             pool,
             metrics,
+            registry,
         };
         actix::spawn(d.clone().run(rx));
         d
@@ -100,7 +112,8 @@ impl Deliverer {
             let d = self.clone();
             actix::spawn(async move {
                 let outcome = d.attempt(&job.config, &job.notification).await;
-                d.record(job.delivery_id, &outcome).await;
+                d.record(job.delivery_id, job.notification.event.id, &outcome)
+                    .await;
                 drop(permit);
             });
         }
@@ -123,7 +136,7 @@ impl Deliverer {
         }
     }
 
-    async fn record(&self, delivery_id: i64, o: &Outcome) {
+    async fn record(&self, delivery_id: i64, event_id: i64, o: &Outcome) {
         let (status, error) = match &o.result {
             Ok(()) => ("sent", None),
             Err(e) => ("failed", Some(e.clone())),
@@ -132,7 +145,7 @@ impl Deliverer {
             tracing::warn!(delivery_id, error = %e, "notification failed");
         }
         let (pool, attempts) = (self.pool.clone(), o.attempts);
-        let res = web::block(move || -> anyhow::Result<()> {
+        let res = web::block(move || -> anyhow::Result<Vec<AlertEvent>> {
             let mut conn = pool.get()?;
             alert_events::update_delivery(
                 &mut conn,
@@ -142,11 +155,15 @@ impl Deliverer {
                 error.as_deref(),
                 now_ms(),
             )?;
-            Ok(())
+            Ok(alert_events::by_ids(&mut conn, &[event_id])?)
         })
         .await;
-        if let Some(e) = block_error(res) {
-            tracing::error!(delivery_id, error = %e, "cannot record delivery outcome");
+        match res {
+            Ok(Ok(events)) => events.iter().for_each(|e| publish(&self.registry, e)),
+            Ok(Err(e)) => {
+                tracing::error!(delivery_id, error = %e, "cannot record delivery outcome")
+            }
+            Err(e) => tracing::error!(delivery_id, error = %e, "cannot record delivery outcome"),
         }
     }
 

@@ -85,7 +85,12 @@ impl Prepared {
     /// `registry` receives the live `alert` frames.
     pub fn start(self, registry: Addr<SubscriptionRegistry>) -> Alerts {
         let Prepared { engine, rx, deps } = self;
-        let deliverer = Deliverer::start(deps.pool.clone(), deps.retry, deps.metrics);
+        let deliverer = Deliverer::start(
+            deps.pool.clone(),
+            deps.retry,
+            deps.metrics,
+            registry.clone(),
+        );
         dispatch::start(rx, deps.pool, registry, deliverer.clone());
         let ticking = engine.clone();
         actix::spawn(async move {

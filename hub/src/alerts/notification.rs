@@ -86,19 +86,18 @@ impl Notification {
                 event.threshold
             )
         };
-        let value = event
-            .value
-            .map(|v| format!(" (value {:.2})", v))
-            .unwrap_or_default();
+        let show = |v: Option<f64>| v.map(|v| format!(" (value {v:.2})")).unwrap_or_default();
         let text = match event.resolved_at {
             Some(at) if event.state == AlertState::Resolved => format!(
-                "{condition} resolved at {}{value}; firing since {}. Severity {}.",
+                "{condition} resolved at {}{}; firing since {}. Severity {}.",
                 utc(at),
+                show(event.resolved_value),
                 utc(event.started_at),
                 event.severity.as_str()
             ),
             _ => format!(
-                "{condition}{value}, firing since {}. Severity {}.",
+                "{condition}{}, firing since {}. Severity {}.",
+                show(event.value),
                 utc(event.started_at),
                 event.severity.as_str()
             ),
@@ -137,6 +136,7 @@ mod tests {
             severity: Severity::Critical,
             state,
             value: Some(97.25),
+            resolved_value: (state == AlertState::Resolved).then_some(71.0),
             started_at: 1_764_000_000_000,
             resolved_at: (state == AlertState::Resolved).then_some(1_764_000_600_000),
             acknowledged_at: None,
@@ -161,7 +161,8 @@ mod tests {
         let r = Notification::new(Reason::Resolved, event(AlertState::Resolved), m);
         assert!(r.title.starts_with("[RESOLVED]"), "{}", r.title);
         assert!(
-            r.text.contains("resolved at 2025-11-24 16:10:00 UTC"),
+            r.text
+                .contains("resolved at 2025-11-24 16:10:00 UTC (value 71.00)"),
             "{}",
             r.text
         );

@@ -23,6 +23,7 @@ pub struct EventRow {
     pub severity: String,
     pub state: String,
     pub value: Option<f64>,
+    pub resolved_value: Option<f64>,
     pub started_at: i64,
     pub resolved_at: Option<i64>,
     pub acknowledged_at: Option<i64>,
@@ -89,6 +90,7 @@ impl EventRow {
             severity: Severity::parse(&self.severity),
             state: AlertState::parse(&self.state).unwrap_or(AlertState::Resolved),
             value: self.value,
+            resolved_value: self.resolved_value,
             started_at: self.started_at,
             resolved_at: self.resolved_at,
             acknowledged_at: self.acknowledged_at,
@@ -153,9 +155,28 @@ pub fn resolve(conn: &mut DbConn, id: i64, at: i64, value: Option<f64>) -> Query
         .set((
             alert_events::state.eq(RESOLVED),
             alert_events::resolved_at.eq(at),
-            alert_events::value.eq(value),
+            alert_events::resolved_value.eq(value),
         ))
         .execute(conn)
+}
+
+/// Ids of a rule's open alerts.
+pub fn open_ids_of_rule(conn: &mut DbConn, rule_id: i64) -> QueryResult<Vec<i64>> {
+    alert_events::table
+        .filter(alert_events::rule_id.eq(rule_id))
+        .filter(alert_events::state.eq(FIRING))
+        .select(alert_events::id)
+        .load(conn)
+}
+
+/// Events by id, as the API shows them.
+pub fn by_ids(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<AlertEvent>> {
+    let rows = alert_events::table
+        .filter(alert_events::id.eq_any(ids))
+        .order(alert_events::id)
+        .select(EventRow::as_select())
+        .load(conn)?;
+    with_deliveries(conn, rows)
 }
 
 /// Closes every open alert of a rule (the rule was changed, disabled or deleted).

@@ -167,6 +167,7 @@ diesel::table! {
         severity -> Text,
         state -> Text,
         value -> Nullable<Double>,
+        resolved_value -> Nullable<Double>,
         started_at -> BigInt,
         resolved_at -> Nullable<BigInt>,
         acknowledged_at -> Nullable<BigInt>,

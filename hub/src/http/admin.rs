@@ -13,6 +13,7 @@ use crate::state::State;
 
 /// Paging of the audit log, newest first.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditParams {
     /// Rows to return (default 100, at most 1000).

@@ -20,6 +20,7 @@ const MAX_LIMIT: i64 = 1000;
 
 /// Filters; every one optional.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventParams {
     /// Only this machine's alerts.

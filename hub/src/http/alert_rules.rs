@@ -3,7 +3,8 @@
 
 use actix_web::{HttpResponse, web};
 use lunasentri_schema::alert::{
-    AlertRule, AlertRuleInput, Comparator, DERIVED_METRICS, DISK_MOUNT_PREFIX, OFFLINE_METRIC,
+    AlertEvent, AlertRule, AlertRuleInput, Comparator, DERIVED_METRICS, DISK_MOUNT_PREFIX,
+    OFFLINE_METRIC,
 };
 use lunasentri_schema::api::{ErrorBody, Role};
 use lunasentri_schema::sample::SCALAR_NAMES;
@@ -12,6 +13,7 @@ use serde::Deserialize;
 
 use super::extract::{Json, Query};
 use super::validation;
+use crate::alerts::dispatch::publish;
 use crate::alerts::rule::{Metric, parse_hhmm};
 use crate::auth::AuthUser;
 use crate::db::{DbConn, alert_events, alert_rules, channels, machines, now_ms, users};
@@ -185,16 +187,28 @@ fn validate(conn: &mut DbConn, owner_id: i64, input: &AlertRuleInput) -> ApiResu
     })
 }
 
-/// Applies a rule change to the running engine.
-async fn rules_changed(state: &State, changed: Option<i64>) {
+/// Resolves a rule's open alerts (the rule changed or goes away); returns them.
+fn close_open(conn: &mut DbConn, rule_id: i64) -> ApiResult<Vec<AlertEvent>> {
+    let ids = alert_events::open_ids_of_rule(conn, rule_id)?;
+    alert_events::resolve_rule(conn, rule_id, now_ms())?;
+    Ok(alert_events::by_ids(conn, &ids)?)
+}
+
+/// Applies a rule change to the running engine and tells the owner's dashboards about
+/// the alerts it closed.
+async fn rules_changed(state: &State, changed: Option<i64>, closed: &[AlertEvent]) {
     if let Some(id) = changed {
         state.alerts.engine.forget_rule(id);
+    }
+    for e in closed {
+        publish(&state.live.registry, e);
     }
     state.alerts_changed().await;
 }
 
 /// `?all=true` lets an admin list every user's rules.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RuleListParams {
     /// Admins only: include every user's rules.
@@ -237,7 +251,7 @@ pub async fn create(
             )?)
         })
         .await?;
-    rules_changed(&state, None).await;
+    rules_changed(&state, None, &[]).await;
     Ok(HttpResponse::Created().json(row.to_api()))
 }
 
@@ -263,17 +277,17 @@ pub async fn update(
     body: Json<AlertRuleInput>,
 ) -> ApiResult<Json<AlertRule>> {
     let (id, input) = (id.into_inner(), body.into_inner());
-    let row = state
+    let (row, closed) = state
         .db(move |c| {
             let existing = rule_for(c, &user, id)?;
             let v = validate(c, existing.user_id, &input)?;
-            let now = now_ms();
-            alert_rules::update(c, id, &alert_rules::RuleValues::from_input(&v, now))?;
-            alert_events::resolve_rule(c, id, now)?;
-            alert_rules::by_id(c, id)?.ok_or(ApiError::NotFound("alert rule"))
+            alert_rules::update(c, id, &alert_rules::RuleValues::from_input(&v, now_ms()))?;
+            let closed = close_open(c, id)?;
+            let row = alert_rules::by_id(c, id)?.ok_or(ApiError::NotFound("alert rule"))?;
+            Ok((row, closed))
         })
         .await?;
-    rules_changed(&state, Some(id)).await;
+    rules_changed(&state, Some(id), &closed).await;
     Ok(Json(row.to_api()))
 }
 
@@ -283,14 +297,14 @@ pub async fn update(
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete(state: State, user: AuthUser, id: web::Path<i64>) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    state
+    let closed = state
         .db(move |c| {
             rule_for(c, &user, id)?;
-            alert_events::resolve_rule(c, id, now_ms())?;
+            let closed = close_open(c, id)?;
             alert_rules::delete(c, id)?;
-            Ok(())
+            Ok(closed)
         })
         .await?;
-    rules_changed(&state, Some(id)).await;
+    rules_changed(&state, Some(id), &closed).await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -242,6 +242,7 @@ pub async fn test(
         severity: Severity::Info,
         state: AlertState::Firing,
         value: Some(95.0),
+        resolved_value: None,
         started_at: now,
         resolved_at: None,
         acknowledged_at: None,

@@ -125,6 +125,7 @@ pub enum Format {
 
 /// `?format&from&to` of an export.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportParams {
     /// `csv` or `json` (default `json`).

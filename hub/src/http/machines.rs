@@ -22,6 +22,7 @@ use crate::state::State;
 
 /// `?all=true` lets an admin list every user's machines.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// Admins only: include every user's machines (audited).

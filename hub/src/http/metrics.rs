@@ -17,6 +17,7 @@ const MAX_MACHINES: usize = 500;
 
 /// `?machine_ids&from&to&points&metrics` of a multi-machine history query.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OverviewParams {
     /// Comma-separated machine ids (at most 500).

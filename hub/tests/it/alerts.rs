@@ -69,7 +69,15 @@ async fn wait_events(
 }
 
 async fn alert_frame(b: &mut TestBrowser) -> AlertEvent {
-    match b.until(|f| matches!(f, LiveFrame::Alert { .. })).await {
+    alert_frame_where(b, |_| true).await
+}
+
+/// The next `alert` frame whose event matches.
+async fn alert_frame_where(b: &mut TestBrowser, pred: impl Fn(&AlertEvent) -> bool) -> AlertEvent {
+    match b
+        .until(|f| matches!(f, LiveFrame::Alert { event } if pred(event)))
+        .await
+    {
         LiveFrame::Alert { event } => *event,
         _ => unreachable!(),
     }
@@ -152,6 +160,11 @@ async fn fire_notify_resolve(db: &TestDb) {
         Some(&signature("s3cret-value", &hook.body)),
         "HMAC-SHA256 of the exact body"
     );
+    let sent = alert_frame_where(&mut alice_live, |e| {
+        e.deliveries.first().is_some_and(|d| d.status == "sent")
+    })
+    .await;
+    assert_eq!(sent.id, fired.id, "the delivery outcome is pushed live");
     let j = hook.json();
     assert_eq!(j["reason"], "firing");
     assert_eq!(j["machine"]["name"], "web-1");
@@ -165,10 +178,11 @@ async fn fire_notify_resolve(db: &TestDb) {
             .await;
     }
     agent.send(&AgentFrame::Sample(cpu(6, t0 + 5, 70.0))).await;
-    let resolved = alert_frame(&mut alice_live).await;
+    let resolved = alert_frame_where(&mut alice_live, |e| e.state == AlertState::Resolved).await;
     assert_eq!(resolved.id, fired.id);
     assert_eq!(resolved.state, AlertState::Resolved);
-    assert_eq!(resolved.value, Some(70.0));
+    assert_eq!(resolved.value, Some(95.0), "the value that fired it");
+    assert_eq!(resolved.resolved_value, Some(70.0));
     let hook = sink.next().await;
     assert_eq!(hook.json()["reason"], "resolved");
     assert!(sink.next_within(Duration::from_millis(300)).await.is_none());
@@ -257,6 +271,14 @@ async fn rule_scopes(db: &TestDb) {
     no_alert_frame(&mut alice_live, Duration::from_millis(300)).await;
     assert_eq!(events(&alice, "").await.len(), 1, "only alice's own rule");
     assert!(events(&bob, "").await.is_empty(), "bob's rule never saw it");
+    // Deleting a rule closes its open alert, and the dashboard hears of it.
+    let rule_id = mine.rule_id.unwrap();
+    let (s, _) = alice
+        .call(Method::DELETE, &format!("/api/alert-rules/{rule_id}"), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let closed = alert_frame(&mut alice_live).await;
+    assert_eq!((closed.id, closed.state), (mine.id, AlertState::Resolved));
 }
 
 /// `offline` fires after the grace when the agent goes away and resolves when it is

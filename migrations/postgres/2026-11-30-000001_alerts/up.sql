@@ -47,6 +47,7 @@ CREATE TABLE alert_events (
     severity TEXT NOT NULL,
     state TEXT NOT NULL,
     value DOUBLE PRECISION,
+    resolved_value DOUBLE PRECISION,
     started_at BIGINT NOT NULL,
     resolved_at BIGINT,
     acknowledged_at BIGINT,

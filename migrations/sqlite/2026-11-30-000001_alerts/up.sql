@@ -47,6 +47,7 @@ CREATE TABLE alert_events (
     severity TEXT NOT NULL,
     state TEXT NOT NULL,
     value DOUBLE,
+    resolved_value DOUBLE,
     started_at BIGINT NOT NULL,
     resolved_at BIGINT,
     acknowledged_at BIGINT,

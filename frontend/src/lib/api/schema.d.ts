@@ -688,6 +688,11 @@ export interface components {
             /** Format: int64 */
             resolved_at?: number | null;
             /**
+             * Format: double
+             * @description The value that resolved it (`None` while firing, and for `offline`).
+             */
+            resolved_value?: number | null;
+            /**
              * Format: int64
              * @description `None` once the rule is deleted.
              */
@@ -1495,14 +1500,14 @@ export interface operations {
     };
     audit_log: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description Only rows older than this id (for the next page). */
-                before: number | null;
+                before?: number;
                 /** @description Rows to return (default 100, at most 1000). */
-                limit: number | null;
+                limit?: number;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -1625,22 +1630,22 @@ export interface operations {
     };
     list_alert_events: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description Admins only: include every user's alerts. */
-                all: boolean;
+                all?: boolean;
                 /** @description Alerts open at or after this time (epoch ms). */
-                from: number | null;
+                from?: number;
                 /** @description At most this many, newest first (default 200, at most 1000). */
-                limit: number | null;
+                limit?: number;
                 /** @description Only this machine's alerts. */
-                machine_id: number | null;
+                machine_id?: number;
                 /** @description `firing` or `resolved`. */
-                state: string | null;
+                state?: string;
                 /** @description Alerts that started at or before this time (epoch ms). */
-                to: number | null;
+                to?: number;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -1757,12 +1762,12 @@ export interface operations {
     };
     list_alert_rules: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description Admins only: include every user's rules. */
-                all: boolean;
+                all?: boolean;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -2370,12 +2375,12 @@ export interface operations {
     };
     list_machines: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description Admins only: include every user's machines (audited). */
-                all: boolean;
+                all?: boolean;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -2571,17 +2576,18 @@ export interface operations {
     };
     machine: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `csv` or `json` (default `json`). */
+                format?: components["schemas"]["Format"];
+                /** @description Start, epoch milliseconds (default: the oldest stored sample). */
+                from?: number;
+                /** @description End, epoch milliseconds, exclusive (default: everything). */
+                to?: number;
+            };
             header?: never;
             path: {
-                /** @description `csv` or `json` (default `json`). */
-                format: null | components["schemas"]["Format"];
-                /** @description Start, epoch milliseconds (default: the oldest stored sample). */
-                from: number | null;
                 /** @description Machine id */
                 id: number;
-                /** @description End, epoch milliseconds, exclusive (default: everything). */
-                to: number | null;
             };
             cookie?: never;
         };
@@ -2853,20 +2859,20 @@ export interface operations {
     };
     overview: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query: {
                 /** @description Start, epoch milliseconds (default: one hour before `to`). */
-                from: number | null;
+                from?: number;
                 /** @description Comma-separated machine ids (at most 500). */
                 machine_ids: string;
                 /** @description Comma-separated scalar names (default: all). */
-                metrics: string | null;
+                metrics?: string;
                 /** @description Most buckets per machine (default 300, at most 5000). */
-                points: number | null;
+                points?: number;
                 /** @description End, epoch milliseconds, exclusive (default: now). */
-                to: number | null;
+                to?: number;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
