@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AlertEvent, AlertRule } from '../../src/lib/api/types';
 import { applyAlert, firingFrom, summarize } from '../../src/lib/alerts/firing';
-import { hasQueuedDelivery, matchesFilter, mergeEvent } from '../../src/lib/alerts/events';
+import { matchesFilter, mergeEvent } from '../../src/lib/alerts/events';
 import { describeClear, describeCondition, diskMount, metricInfo, METRICS } from '../../src/lib/alerts/metrics';
 import { describeFor, describeRepeat, describeScope, ruleCovers } from '../../src/lib/alerts/describe';
 import {
@@ -124,12 +124,6 @@ describe('the live events list', () => {
   it('keeps at most `limit` events, dropping the oldest', () => {
     const list = mergeEvent([event(2), event(1)], event(3), {}, 2);
     expect(list.map((e) => e.id)).toEqual([3, 2]);
-  });
-
-  it('knows when delivery outcomes are still pending', () => {
-    const d = { channel_name: 'hook', kind: 'firing', attempts: 0, updated_at: 0 };
-    expect(hasQueuedDelivery(event(1, { deliveries: [{ ...d, status: 'queued' }] }))).toBe(true);
-    expect(hasQueuedDelivery(event(1, { deliveries: [{ ...d, status: 'sent' }] }))).toBe(false);
   });
 });
 

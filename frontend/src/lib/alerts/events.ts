@@ -44,7 +44,3 @@ export function mergeEvent(
   return next.length > limit ? next.slice(0, limit) : next;
 }
 
-/** Whether some delivery of `ev` has not finished yet (its outcome is not pushed live). */
-export function hasQueuedDelivery(ev: AlertEvent): boolean {
-  return ev.deliveries.some((d) => d.status === 'queued');
-}
