@@ -10,6 +10,7 @@
 //! - [`http`]: REST and WebSocket endpoints, one file per resource; OpenAPI.
 //! - [`validate`], [`query`]: sample checks; history queries over the raw and rollup tiers.
 //! - [`retention`]: per-tier retention and the background task deleting expired history.
+//! - [`cluster`]: cluster mode (`--nats-url`): several hubs joined through NATS.
 //! - [`telemetry`]: `/metrics` and logging; [`clock`]: injectable time.
 //! - [`state`], [`live`], [`error`]: what every handler shares, the handles to the live
 //!   pipeline, and the one HTTP error type.
@@ -22,6 +23,7 @@ pub mod actors;
 pub mod alerts;
 pub mod auth;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -110,15 +112,10 @@ impl Hub {
 /// Opens storage, creates the first admin if needed, starts the actors and binds the
 /// HTTP server to `listener`. Must be called inside an actix system.
 pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Result<Hub> {
-    if config.nats_url.is_some() {
-        anyhow::bail!(
-            "nats_url: cluster mode is not available in this version of the hub; remove --nats-url / LUNASENTRI_NATS_URL to run a single hub"
-        );
-    }
     let (pool, backend) = db::connect(&config.database_url, config.db_pool_size)
         .with_context(|| format!("database {}", db::backend::redact(&config.database_url)))?;
     tracing::info!(backend = ?backend, "database ready");
-    let (known, local_key) = {
+    let (known, local_key, cluster_id) = {
         let mut conn = pool.get().context("database connection")?;
         db::bootstrap::ensure_admin(
             &mut conn,
@@ -135,9 +132,22 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
             }
             (false, _) => None,
         };
-        (db::bootstrap::known_machines(&mut conn)?, local_key)
+        let cluster_id = match config.nats_url {
+            Some(_) => Some(cluster::cluster_id(&mut conn)?),
+            None => None,
+        };
+        (
+            db::bootstrap::known_machines(&mut conn)?,
+            local_key,
+            cluster_id,
+        )
     };
     let metrics = Arc::new(HubMetrics::default());
+    let cluster = match (&config.nats_url, &cluster_id) {
+        (Some(url), Some(id)) => Some(cluster::Joining::new(url, id, metrics.clone())?),
+        _ => None,
+    };
+    let link = cluster.as_ref().map(|c| c.link.clone());
     let (writer, writer_thread) = Writer::start(
         pool.clone(),
         config.writer.clone(),
@@ -170,6 +180,7 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
         alerts: alerts.engine.clone(),
         offline_after_min: config.offline_after_min,
         tick: hooks.status_tick,
+        cluster: link.clone(),
     };
     let spawn = {
         let (writer, metrics, settings) = (writer.clone(), metrics.clone(), settings.clone());
@@ -186,7 +197,12 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
             (conn_id, actor.start())
         })
     };
-    let registry = SubscriptionRegistry::new(known, writer.clone(), metrics.clone(), spawn).start();
+    let registry = SubscriptionRegistry::new(known, writer.clone(), metrics.clone(), spawn)
+        .with_cluster(link.clone())
+        .start();
+    if let Some(joining) = cluster {
+        joining.start(registry.clone());
+    }
     let alerts = alerts.start(registry.clone());
     let live = Live {
         registry: registry.clone(),
@@ -198,6 +214,7 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
             machine: settings,
             frames_per_second: config.limits.agent_frames_per_second,
         },
+        cluster: link,
     };
     let limits = &config.limits;
     let state = web::Data::new(AppState {

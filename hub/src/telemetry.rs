@@ -40,6 +40,11 @@ pub struct HubMetrics {
     pub alerts_fired: Counter,
     pub alert_transitions_dropped: Counter,
     pub notifications: Family<OutcomeLabel, Counter>,
+    pub cluster_connected: Gauge,
+    pub cluster_subscriptions: Gauge,
+    pub cluster_published: Counter,
+    pub cluster_received: Counter,
+    pub cluster_publish_dropped: Counter,
 }
 
 impl std::fmt::Debug for HubMetrics {
@@ -67,6 +72,11 @@ impl Default for HubMetrics {
             alerts_fired: Counter::default(),
             alert_transitions_dropped: Counter::default(),
             notifications: Family::default(),
+            cluster_connected: Gauge::default(),
+            cluster_subscriptions: Gauge::default(),
+            cluster_published: Counter::default(),
+            cluster_received: Counter::default(),
+            cluster_publish_dropped: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -139,6 +149,31 @@ impl Default for HubMetrics {
             "notifications",
             "Alert notifications by outcome (sent, failed, dropped)",
             m.notifications.clone(),
+        );
+        registry.register(
+            "cluster_connected",
+            "1 while the hub is connected to NATS (cluster mode)",
+            m.cluster_connected.clone(),
+        );
+        registry.register(
+            "cluster_subscriptions",
+            "Machines whose live frames this hub receives from other hubs",
+            m.cluster_subscriptions.clone(),
+        );
+        registry.register(
+            "cluster_published",
+            "Messages handed to NATS",
+            m.cluster_published.clone(),
+        );
+        registry.register(
+            "cluster_received",
+            "Messages received from other hubs over NATS",
+            m.cluster_received.clone(),
+        );
+        registry.register(
+            "cluster_publish_dropped",
+            "Messages not published because the NATS queue was full or the client failed",
+            m.cluster_publish_dropped.clone(),
         );
         Self { registry, ..m }
     }

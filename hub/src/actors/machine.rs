@@ -18,6 +18,7 @@ use super::subscription_registry::{
 use super::writer::{Done, WriteJob, Writer};
 use crate::alerts::AlertEngine;
 use crate::clock::Clock;
+use crate::cluster::{ClusterLink, ControlEvent};
 use crate::db::metrics::MetricRow;
 use crate::telemetry::HubMetrics;
 
@@ -75,6 +76,8 @@ pub struct MachineSettings {
     pub offline_after_min: Duration,
     /// How often status is re-evaluated.
     pub tick: Duration,
+    /// Cluster mode: samples and status also go to the other hubs.
+    pub cluster: Option<ClusterLink>,
 }
 
 /// The live `sample` frame, serialised from a borrowed sample.
@@ -156,7 +159,11 @@ impl MachineActor {
             machine_id: self.machine_id,
             status,
             last_seen,
+            from_peer: false,
         });
+        if let Some(link) = &self.settings.cluster {
+            link.publish_status(self.machine_id, status, last_seen);
+        }
         let _ = self.writer.try_submit(WriteJob::Status {
             machine_id: self.machine_id,
             status,
@@ -204,6 +211,11 @@ impl Actor for MachineActor {
             conn_id: self.conn_id,
             addr: ctx.address(),
         });
+        if let (Some(link), Some(_)) = (&self.settings.cluster, &self.agent) {
+            link.announce(ControlEvent::AgentAttached {
+                machine_id: self.machine_id,
+            });
+        }
         ctx.run_interval(self.settings.tick, |act, ctx| act.tick(ctx));
     }
 
@@ -247,6 +259,9 @@ impl Handler<SamplesReceived> for MachineActor {
         if newest.ts > self.last_published_ts {
             self.last_published_ts = newest.ts;
             let frame = sample_frame(self.machine_id, newest);
+            if let Some(link) = &self.settings.cluster {
+                link.publish_sample(self.machine_id, frame.clone());
+            }
             self.registry.do_send(SamplePublished {
                 machine_id: self.machine_id,
                 sample: Arc::new(newest.clone()),

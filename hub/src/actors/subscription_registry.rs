@@ -15,6 +15,7 @@ use lunasentri_schema::{LiveFrame, MachineStatus, Sample};
 
 use super::machine::{MachineActor, MachineCommand, SamplesReceived};
 use super::writer::{WriteJob, Writer};
+use crate::cluster::ClusterLink;
 use crate::db::audit::NewAuditOwned;
 use crate::telemetry::HubMetrics;
 
@@ -115,6 +116,9 @@ pub struct StatusChanged {
     pub machine_id: i64,
     pub status: MachineStatus,
     pub last_seen: Option<i64>,
+    /// Sent by another hub (cluster mode): ignored while this hub holds the machine,
+    /// whose own actor is the authority on its status.
+    pub from_peer: bool,
 }
 
 /// An alert of `user_id` on a machine opened, resolved or was acknowledged, already
@@ -127,6 +131,21 @@ pub struct AlertPublished {
     pub user_id: i64,
     pub frame: ByteString,
 }
+
+// ---- messages from the cluster bridge ---------------------------------------------
+
+/// An agent attached to another hub: a MachineActor here steps down (no offline).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct MachineAttachedElsewhere {
+    pub machine_id: i64,
+}
+
+/// The hub (re)connected to NATS: the status of machines held here is re-published,
+/// since other hubs missed what was said while they were apart.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct ClusterConnected;
 
 // ---- messages from HTTP handlers --------------------------------------------------
 
@@ -200,6 +219,22 @@ struct MachineInfo {
     last_sample: Option<Arc<Sample>>,
     actor: Option<(u64, Addr<MachineActor>)>,
     watchers: Vec<SessionId>,
+    /// Its live frames are received from another hub (cluster mode).
+    remote: bool,
+}
+
+impl MachineInfo {
+    fn new(owner_id: i64, status: MachineStatus, last_seen: Option<i64>) -> Self {
+        Self {
+            owner_id,
+            status,
+            last_seen,
+            last_sample: None,
+            actor: None,
+            watchers: Vec::new(),
+            remote: false,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -241,6 +276,7 @@ pub struct SubscriptionRegistry {
     metrics: Arc<HubMetrics>,
     /// Builds a MachineActor for HTTP-only agents.
     spawn_machine: SpawnMachine,
+    cluster: Option<ClusterLink>,
 }
 
 impl SubscriptionRegistry {
@@ -252,17 +288,7 @@ impl SubscriptionRegistry {
     ) -> Self {
         let machines = known
             .into_iter()
-            .map(|m| {
-                let info = MachineInfo {
-                    owner_id: m.owner_id,
-                    status: m.status,
-                    last_seen: m.last_seen,
-                    last_sample: None,
-                    actor: None,
-                    watchers: Vec::new(),
-                };
-                (m.id, info)
-            })
+            .map(|m| (m.id, MachineInfo::new(m.owner_id, m.status, m.last_seen)))
             .collect();
         Self {
             machines,
@@ -270,6 +296,35 @@ impl SubscriptionRegistry {
             writer,
             metrics,
             spawn_machine,
+            cluster: None,
+        }
+    }
+
+    /// Cluster mode: watched machines held by other hubs are received through `link`.
+    pub fn with_cluster(mut self, link: Option<ClusterLink>) -> Self {
+        self.cluster = link;
+        self
+    }
+
+    /// Receives a machine's live frames from the cluster exactly while it has local
+    /// watchers and no local actor; a last sample that stops being followed is forgotten
+    /// rather than shown stale later.
+    fn sync_remote(&mut self, id: i64) {
+        let (Some(link), Some(m)) = (&self.cluster, self.machines.get_mut(&id)) else {
+            return;
+        };
+        let want = !m.watchers.is_empty() && m.actor.is_none();
+        if want == m.remote {
+            return;
+        }
+        m.remote = want;
+        if want {
+            link.watch(id);
+        } else {
+            link.unwatch(id);
+            if m.actor.is_none() {
+                m.last_sample = None;
+            }
         }
     }
 
@@ -320,6 +375,9 @@ impl SubscriptionRegistry {
         if let Some(s) = self.sessions.get_mut(&sid) {
             s.watching.extend(added.iter().copied());
         }
+        for id in &added {
+            self.sync_remote(*id);
+        }
         if !foreign.is_empty() {
             let detail = format!("live subscribe to machines {foreign:?}");
             let _ = self.writer.try_submit(WriteJob::Audit(NewAuditOwned::new(
@@ -344,6 +402,7 @@ impl SubscriptionRegistry {
         if let Some(s) = self.sessions.get_mut(&sid) {
             s.watching.remove(&id);
         }
+        self.sync_remote(id);
     }
 
     fn end_sessions(&mut self, pick: impl Fn(&SessionEntry) -> bool, reason: &'static str) {
@@ -367,12 +426,16 @@ impl SubscriptionRegistry {
                 if let Some(m) = self.machines.get_mut(&id) {
                     m.watchers.retain(|w| *w != sid);
                 }
+                self.sync_remote(id);
             }
         }
     }
 
     fn remove_machine(&mut self, id: i64) {
         if let Some(m) = self.machines.remove(&id) {
+            if let (true, Some(link)) = (m.remote, &self.cluster) {
+                link.unwatch(id);
+            }
             if let Some((_, addr)) = m.actor {
                 addr.do_send(MachineCommand::Removed);
             }
@@ -477,6 +540,7 @@ impl Handler<MachineAttached> for SubscriptionRegistry {
         {
             addr.do_send(MachineCommand::Replaced);
         }
+        self.sync_remote(msg.machine_id);
     }
 }
 
@@ -487,6 +551,7 @@ impl Handler<MachineDetached> for SubscriptionRegistry {
             && m.actor.as_ref().is_some_and(|(c, _)| *c == msg.conn_id)
         {
             m.actor = None;
+            self.sync_remote(msg.machine_id);
         }
     }
 }
@@ -515,6 +580,9 @@ impl Handler<StatusChanged> for SubscriptionRegistry {
         let Some(m) = self.machines.get_mut(&msg.machine_id) else {
             return;
         };
+        if msg.from_peer && m.actor.is_some() {
+            return;
+        }
         m.status = msg.status;
         m.last_seen = msg.last_seen.or(m.last_seen);
         let frame = encode(&LiveFrame::Status {
@@ -544,17 +612,41 @@ impl Handler<AlertPublished> for SubscriptionRegistry {
     }
 }
 
+impl Handler<MachineAttachedElsewhere> for SubscriptionRegistry {
+    type Result = ();
+    fn handle(&mut self, msg: MachineAttachedElsewhere, _: &mut Context<Self>) {
+        let Some(m) = self.machines.get_mut(&msg.machine_id) else {
+            return;
+        };
+        if let Some((_, addr)) = m.actor.take() {
+            tracing::info!(
+                machine_id = msg.machine_id,
+                "agent attached to another hub; stepping down"
+            );
+            addr.do_send(MachineCommand::Replaced);
+        }
+        self.sync_remote(msg.machine_id);
+    }
+}
+
+impl Handler<ClusterConnected> for SubscriptionRegistry {
+    type Result = ();
+    fn handle(&mut self, _: ClusterConnected, _: &mut Context<Self>) {
+        let Some(link) = &self.cluster else { return };
+        for (id, m) in &self.machines {
+            if m.actor.is_some() {
+                link.publish_status(*id, m.status, m.last_seen);
+            }
+        }
+    }
+}
+
 impl Handler<MachineCreated> for SubscriptionRegistry {
     type Result = ();
     fn handle(&mut self, msg: MachineCreated, _: &mut Context<Self>) {
-        self.machines.entry(msg.machine_id).or_insert(MachineInfo {
-            owner_id: msg.owner_id,
-            status: MachineStatus::Pending,
-            last_seen: None,
-            last_sample: None,
-            actor: None,
-            watchers: Vec::new(),
-        });
+        self.machines
+            .entry(msg.machine_id)
+            .or_insert_with(|| MachineInfo::new(msg.owner_id, MachineStatus::Pending, None));
         let auto: Vec<SessionId> = self
             .sessions
             .iter()

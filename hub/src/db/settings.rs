@@ -26,3 +26,16 @@ pub fn put(conn: &mut DbConn, key: &str, value: &str) -> QueryResult<()> {
         .execute(c))?;
     Ok(())
 }
+
+/// The value under `key`, storing `value` first if there is none; when several hubs
+/// race, every one of them gets the first value stored.
+pub fn get_or_put(conn: &mut DbConn, key: &str, value: &str) -> QueryResult<String> {
+    crate::on_backend!(conn, c => diesel::insert_into(settings::table)
+        .values((settings::key.eq(key), settings::value.eq(value)))
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    settings::table
+        .find(key)
+        .select(settings::value)
+        .first(conn)
+}

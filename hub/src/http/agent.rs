@@ -17,9 +17,10 @@ use super::extract::{Json, parse_json};
 use super::validation;
 use crate::actors::AgentSession;
 use crate::actors::machine::SamplesReceived;
-use crate::actors::subscription_registry::{MachineCreated, RouteSamples};
+use crate::actors::subscription_registry::RouteSamples;
 use crate::actors::writer::Done;
 use crate::auth::secrets::{display_prefix, random_token, sha256_hex};
+use crate::cluster::ControlEvent;
 use crate::db::machines::{self, MachineRow};
 use crate::db::{enrollment, now_ms};
 use crate::error::{ApiError, ApiResult};
@@ -208,7 +209,7 @@ pub async fn register(
             })
         })
         .await?;
-    state.live.registry.do_send(MachineCreated {
+    state.live.control(ControlEvent::MachineCreated {
         machine_id: row.id,
         owner_id: row.owner_id,
     });

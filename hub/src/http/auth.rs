@@ -6,9 +6,9 @@ use lunasentri_schema::api::{ChangePassword, ErrorBody, LoginRequest, User};
 
 use super::extract::Json;
 use super::validation;
-use crate::actors::subscription_registry::{EndAuthSession, EndUserSessions};
 use crate::auth::secrets::{dummy_hash, hash_password, random_token, sha256_hex, verify_password};
 use crate::auth::{AuthUser, SESSION_COOKIE};
+use crate::cluster::ControlEvent;
 use crate::db::{now_ms, sessions, users};
 use crate::error::{ApiError, ApiResult};
 use crate::state::State;
@@ -95,7 +95,7 @@ pub async fn login(
 pub async fn logout(state: State, user: AuthUser) -> ApiResult<HttpResponse> {
     let sid = user.session_id;
     state.db(move |c| Ok(sessions::delete(c, sid)?)).await?;
-    state.live.registry.do_send(EndAuthSession {
+    state.live.control(ControlEvent::EndAuthSession {
         auth_session_id: sid,
     });
     Ok(HttpResponse::NoContent()
@@ -140,10 +140,10 @@ pub async fn change_password(
             Ok(())
         })
         .await?;
-    state.live.registry.do_send(EndUserSessions {
-        user_id: uid,
-        keep_auth_session: Some(sid),
-        reason: "password changed",
-    });
+    state.live.control(ControlEvent::end_user_sessions(
+        uid,
+        Some(sid),
+        "password changed",
+    ));
     Ok(HttpResponse::NoContent().finish())
 }

@@ -11,9 +11,9 @@ use serde::Deserialize;
 
 use super::extract::{Json, Query};
 use super::{access, validation};
-use crate::actors::subscription_registry::{KeyRevoked, MachineCreated, MachineRemoved};
 use crate::auth::AuthUser;
 use crate::auth::secrets::{display_prefix, random_token, sha256_hex};
+use crate::cluster::ControlEvent;
 use crate::db::{machines, metrics, now_ms};
 use crate::error::{ApiError, ApiResult};
 use crate::query;
@@ -90,7 +90,7 @@ pub async fn create(
             Ok(machines::insert(c, &new)?)
         })
         .await?;
-    state.live.registry.do_send(MachineCreated {
+    state.live.control(ControlEvent::MachineCreated {
         machine_id: row.id,
         owner_id: row.owner_id,
     });
@@ -151,8 +151,7 @@ pub async fn delete(state: State, user: AuthUser, id: web::Path<i64>) -> ApiResu
         .await?;
     state
         .live
-        .registry
-        .do_send(MachineRemoved { machine_id: id });
+        .control(ControlEvent::MachineRemoved { machine_id: id });
     state.alerts.engine.forget_machine(id);
     state.alerts_changed().await;
     Ok(HttpResponse::NoContent().finish())
@@ -176,7 +175,9 @@ pub async fn rotate_key(
             machines::by_id(c, id)?.ok_or(ApiError::NotFound("machine"))
         })
         .await?;
-    state.live.registry.do_send(KeyRevoked { machine_id: id });
+    state
+        .live
+        .control(ControlEvent::KeyRevoked { machine_id: id });
     Ok(Json(MachineWithKey {
         machine: row.to_api(),
         api_key: key,
@@ -200,7 +201,9 @@ pub async fn revoke_key(
             machines::by_id(c, id)?.ok_or(ApiError::NotFound("machine"))
         })
         .await?;
-    state.live.registry.do_send(KeyRevoked { machine_id: id });
+    state
+        .live
+        .control(ControlEvent::KeyRevoked { machine_id: id });
     Ok(Json(row.to_api()))
 }
 

@@ -8,8 +8,8 @@ use serde_json::{Map, Value, json};
 
 use super::auth::session_cookie;
 use super::export::{self, Sink, StreamError};
-use crate::actors::subscription_registry::UserRemoved;
 use crate::auth::AuthUser;
+use crate::cluster::ControlEvent;
 use crate::db::audit::NewAuditOwned;
 use crate::db::rollups::{self, Tier};
 use crate::db::{
@@ -158,7 +158,9 @@ pub async fn delete(state: State, user: AuthUser) -> ApiResult<HttpResponse> {
             })
         })
         .await?;
-    state.live.registry.do_send(UserRemoved { user_id: id });
+    state
+        .live
+        .control(ControlEvent::UserRemoved { user_id: id });
     state.alerts_changed().await;
     tracing::info!(user_id = id, "account deleted by its owner");
     Ok(HttpResponse::NoContent()

@@ -5,9 +5,9 @@ use lunasentri_schema::api::{CreateUser, ErrorBody, Role, UpdateUser, User};
 
 use super::extract::Json;
 use super::{access, validation};
-use crate::actors::subscription_registry::{EndUserSessions, RoleChanged, UserRemoved};
 use crate::auth::AuthUser;
 use crate::auth::secrets::hash_password;
+use crate::cluster::ControlEvent;
 use crate::db::{now_ms, sessions, users};
 use crate::error::{ApiError, ApiResult};
 use crate::state::State;
@@ -142,18 +142,16 @@ pub async fn update(
         })
         .await?;
     if role_changed {
-        state.live.registry.do_send(RoleChanged {
+        state.live.control(ControlEvent::RoleChanged {
             user_id: id,
             is_admin: row.role() == Role::Admin,
         });
         state.alerts_changed().await;
     }
     if password_reset {
-        state.live.registry.do_send(EndUserSessions {
-            user_id: id,
-            keep_auth_session: None,
-            reason: "password reset",
-        });
+        state
+            .live
+            .control(ControlEvent::end_user_sessions(id, None, "password reset"));
     }
     Ok(Json(row.to_api()))
 }
@@ -188,7 +186,9 @@ pub async fn delete(state: State, user: AuthUser, id: web::Path<i64>) -> ApiResu
             })
         })
         .await?;
-    state.live.registry.do_send(UserRemoved { user_id: id });
+    state
+        .live
+        .control(ControlEvent::UserRemoved { user_id: id });
     state.alerts_changed().await;
     Ok(HttpResponse::NoContent().finish())
 }
