@@ -1,5 +1,8 @@
 //! `TestHub`: a real hub on `127.0.0.1:0` with its own temporary database, for the
 //! integration tests of the hub, the agent and loadgen. It stops and cleans up on drop.
+//! [`nats`] provides NATS servers for cluster tests.
+
+pub mod nats;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -160,10 +163,20 @@ impl Drop for TestHub {
 }
 
 impl TestHubBuilder {
-    /// Changes the configuration before start.
+    /// Changes the configuration before start (after any earlier change).
     pub fn config(mut self, f: impl FnOnce(&mut Config) + Send + 'static) -> Self {
-        self.tweak = Box::new(f);
+        let earlier = self.tweak;
+        self.tweak = Box::new(move |c| {
+            earlier(c);
+            f(c)
+        });
         self
+    }
+
+    /// Joins the cluster on the NATS server at `url` (cluster mode).
+    pub fn nats(self, url: &str) -> Self {
+        let url = url.to_owned();
+        self.config(move |c| c.nats_url = Some(url))
     }
 
     /// Uses a manual clock starting at the current time.

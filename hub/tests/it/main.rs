@@ -5,6 +5,7 @@ mod agent_link;
 mod alerts;
 mod auth;
 mod bad_input;
+mod cluster;
 mod common;
 mod history;
 mod isolation;
