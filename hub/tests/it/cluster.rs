@@ -68,6 +68,19 @@ async fn hello(agent: &mut TestAgent) {
         .await;
 }
 
+fn assert_not_offline(f: &LiveFrame) {
+    assert!(
+        !matches!(
+            f,
+            LiveFrame::Status {
+                status: MachineStatus::Offline,
+                ..
+            }
+        ),
+        "the hub that stepped down declared the machine offline: {f:?}"
+    );
+}
+
 /// Skips frames until a sample with at least `seq`; returns its seq.
 async fn sample_from(browser: &mut TestBrowser, seq: u64) -> u64 {
     match browser
@@ -185,22 +198,20 @@ async fn agent_moving_to_another_hub_makes_the_old_one_step_down() {
 
     hello(&mut moved).await;
     moved.send(&AgentFrame::Sample(sample(4, base + 4))).await;
-    assert_eq!(sample_from(&mut on_a, 4).await, 4, "A follows B over NATS");
     assert_eq!(sample_from(&mut on_b, 4).await, 4);
-
+    // From the step-down on, A's browser sees B's samples and never `offline`, even
+    // when time on A passes far beyond the offline threshold.
+    loop {
+        let f = on_a.next().await;
+        assert_not_offline(&f);
+        if matches!(&f, LiveFrame::Sample { sample, .. } if sample.seq == 4) {
+            break;
+        }
+    }
     a.clock.advance_ms(10 * 60 * 1000);
     let quiet_until = Instant::now() + Duration::from_millis(500);
     while let Some(f) = on_a.next_within(quiet_until - Instant::now()).await {
-        assert!(
-            !matches!(
-                f,
-                LiveFrame::Status {
-                    status: MachineStatus::Offline,
-                    ..
-                }
-            ),
-            "the hub that stepped down declared the machine offline: {f:?}"
-        );
+        assert_not_offline(&f);
     }
 
     let replay = (1..=6).map(|seq| sample(seq, base + seq as i64)).collect();
