@@ -132,19 +132,27 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
             }
             (false, _) => None,
         };
-        let cluster_id = match config.nats_url {
-            Some(_) => Some(cluster::cluster_id(&mut conn)?),
-            None => None,
+        let (cluster_id, stale_before) = match config.nats_url {
+            Some(_) => (
+                Some(cluster::cluster_id(&mut conn)?),
+                db::now_ms() - cluster::HELD_ONLINE_WITHIN.as_millis() as i64,
+            ),
+            None => (None, i64::MAX),
         };
         (
-            db::bootstrap::known_machines(&mut conn)?,
+            db::bootstrap::known_machines(&mut conn, stale_before)?,
             local_key,
             cluster_id,
         )
     };
     let metrics = Arc::new(HubMetrics::default());
     let cluster = match (&config.nats_url, &cluster_id) {
-        (Some(url), Some(id)) => Some(cluster::Joining::new(url, id, metrics.clone())?),
+        (Some(url), Some(id)) => Some(cluster::Joining::new(
+            url,
+            id,
+            pool.clone(),
+            metrics.clone(),
+        )?),
         _ => None,
     };
     let link = cluster.as_ref().map(|c| c.link.clone());

@@ -15,7 +15,7 @@ use lunasentri_schema::{LiveFrame, MachineStatus, Sample};
 
 use super::machine::{MachineActor, MachineCommand, SamplesReceived};
 use super::writer::{WriteJob, Writer};
-use crate::cluster::ClusterLink;
+use crate::cluster::{ClusterLink, ControlEvent};
 use crate::db::audit::NewAuditOwned;
 use crate::telemetry::HubMetrics;
 
@@ -141,11 +141,19 @@ pub struct MachineAttachedElsewhere {
     pub machine_id: i64,
 }
 
-/// The hub (re)connected to NATS: the status of machines held here is re-published,
-/// since other hubs missed what was said while they were apart.
+/// The hub (re)connected to NATS with the machine table as stored now: machines
+/// created or deleted meanwhile are added or removed, the status of machines held here
+/// is re-asserted, and the other hubs are asked to do the same.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
-pub struct ClusterConnected;
+pub struct ClusterConnected {
+    pub machines: Vec<KnownMachine>,
+}
+
+/// Another hub (re)joined: the status of machines held here is re-asserted.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct PeerJoined;
 
 // ---- messages from HTTP handlers --------------------------------------------------
 
@@ -304,6 +312,20 @@ impl SubscriptionRegistry {
     pub fn with_cluster(mut self, link: Option<ClusterLink>) -> Self {
         self.cluster = link;
         self
+    }
+
+    /// Publishes (and stores) the status of every machine held here: this hub is its
+    /// authority, and a peer may have missed or overwritten it.
+    fn reassert_held(&self) {
+        let Some(link) = &self.cluster else { return };
+        for (id, m) in self.machines.iter().filter(|(_, m)| m.actor.is_some()) {
+            link.publish_status(*id, m.status, m.last_seen);
+            let _ = self.writer.try_submit(WriteJob::Status {
+                machine_id: *id,
+                status: m.status,
+                last_seen: m.last_seen,
+            });
+        }
     }
 
     /// Receives a machine's live frames from the cluster exactly while it has local
@@ -631,13 +653,37 @@ impl Handler<MachineAttachedElsewhere> for SubscriptionRegistry {
 
 impl Handler<ClusterConnected> for SubscriptionRegistry {
     type Result = ();
-    fn handle(&mut self, _: ClusterConnected, _: &mut Context<Self>) {
-        let Some(link) = &self.cluster else { return };
-        for (id, m) in &self.machines {
-            if m.actor.is_some() {
-                link.publish_status(*id, m.status, m.last_seen);
+    fn handle(&mut self, msg: ClusterConnected, ctx: &mut Context<Self>) {
+        let stored: HashSet<i64> = msg.machines.iter().map(|m| m.id).collect();
+        let gone: Vec<i64> = self
+            .machines
+            .keys()
+            .copied()
+            .filter(|id| !stored.contains(id))
+            .collect();
+        for id in gone {
+            self.remove_machine(id);
+        }
+        for m in msg.machines {
+            if !self.machines.contains_key(&m.id) {
+                let created = MachineCreated {
+                    machine_id: m.id,
+                    owner_id: m.owner_id,
+                };
+                Handler::<MachineCreated>::handle(self, created, ctx);
             }
         }
+        self.reassert_held();
+        if let Some(link) = &self.cluster {
+            link.announce(ControlEvent::HubJoined);
+        }
+    }
+}
+
+impl Handler<PeerJoined> for SubscriptionRegistry {
+    type Result = ();
+    fn handle(&mut self, _: PeerJoined, _: &mut Context<Self>) {
+        self.reassert_held();
     }
 }
 

@@ -5,21 +5,21 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use actix::Addr;
 use anyhow::Context as _;
-use async_nats::{Client, ConnectOptions, Event, ServerAddr, Subscriber};
+use async_nats::{Client, ConnectOptions, ServerAddr, Subscriber};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 use super::inbound::Inbound;
 use super::link::{ClusterLink, Outgoing, Queues, Watch};
+use super::membership::Membership;
 use super::subjects::Subjects;
 use crate::actors::SubscriptionRegistry;
-use crate::actors::subscription_registry::ClusterConnected;
+use crate::db::Pool;
 use crate::telemetry::HubMetrics;
 
 /// Longest wait for the server to confirm new subscriptions before counting them.
@@ -31,13 +31,19 @@ pub struct Joining {
     pub link: ClusterLink,
     queues: Queues,
     server: ServerAddr,
+    pool: Pool,
     metrics: Arc<HubMetrics>,
 }
 
 impl Joining {
     /// Checks the URL and creates this hub's link under a random hub id, on the
     /// subjects of `cluster_id` (see [`super::cluster_id`]).
-    pub fn new(url: &str, cluster_id: &str, metrics: Arc<HubMetrics>) -> anyhow::Result<Self> {
+    pub fn new(
+        url: &str,
+        cluster_id: &str,
+        pool: Pool,
+        metrics: Arc<HubMetrics>,
+    ) -> anyhow::Result<Self> {
         let server: ServerAddr = url.parse().with_context(|| {
             format!("nats_url: {url:?} is not a NATS URL (expected nats://HOST:PORT)")
         })?;
@@ -49,6 +55,7 @@ impl Joining {
             link,
             queues,
             server,
+            pool,
             metrics,
         })
     }
@@ -64,21 +71,16 @@ impl Joining {
             registry: registry.clone(),
             metrics: self.metrics.clone(),
         };
-        // Set once this hub's own subscriptions are confirmed by the server.
-        let ready = Arc::new(AtomicBool::new(false));
-        let (metrics, on_ready) = (self.metrics.clone(), ready.clone());
+        let membership = Arc::new(Membership::new(registry, self.pool, self.metrics.clone()));
+        let events = membership.clone();
         let options = ConnectOptions::new()
             .name(format!("lunasentri-hub {hub_id}"))
             .no_echo()
             .retry_on_initial_connect()
             .max_reconnects(None)
-            .event_callback({
-                let registry = registry.clone();
-                move |event| {
-                    let (metrics, registry) = (metrics.clone(), registry.clone());
-                    let ready = on_ready.load(Ordering::Relaxed);
-                    async move { on_event(event, ready, &metrics, &registry) }
-                }
+            .event_callback(move |event| {
+                let events = events.clone();
+                async move { events.on_event(event) }
             });
         let (server, queues, metrics) = (self.server, self.queues, self.metrics);
         tracing::info!(hub_id = %hub_id, "cluster mode: joining via NATS");
@@ -107,34 +109,9 @@ impl Joining {
                 metrics.clone(),
             ));
             if client.flush().await.is_ok() {
-                ready.store(true, Ordering::Relaxed);
-                on_event(Event::Connected, true, &metrics, &registry);
+                membership.subscribed();
             }
         });
-    }
-}
-
-/// Keeps `cluster_connected` true to what peers can reach; the first time it turns on
-/// only after this hub's control and status subscriptions are in place.
-fn on_event(
-    event: Event,
-    ready: bool,
-    metrics: &HubMetrics,
-    registry: &Addr<SubscriptionRegistry>,
-) {
-    match event {
-        Event::Connected if ready => {
-            tracing::info!("cluster mode: connected to NATS");
-            metrics.cluster_connected.set(1);
-            registry.do_send(ClusterConnected);
-        }
-        Event::Disconnected | Event::Closed => {
-            metrics.cluster_connected.set(0);
-            tracing::warn!(
-                "cluster mode: lost NATS; serving local agents and browsers, reconnecting"
-            );
-        }
-        _ => {}
     }
 }
 

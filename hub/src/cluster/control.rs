@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::actors::SubscriptionRegistry;
 use crate::actors::subscription_registry::{
     EndAuthSession, EndUserSessions, KeyRevoked, MachineAttachedElsewhere, MachineCreated,
-    MachineRemoved, RoleChanged, UserRemoved,
+    MachineRemoved, PeerJoined, RoleChanged, UserRemoved,
 };
 
 /// Reasons a user's live sessions end; anything else read from the wire becomes the
@@ -50,6 +50,9 @@ pub enum ControlEvent {
     AgentAttached {
         machine_id: i64,
     },
+    /// The sending hub (re)joined and may have missed status changes: every hub
+    /// re-asserts the status of the machines it holds.
+    HubJoined,
 }
 
 /// What travels on the wire: the event and the hub that sent it.
@@ -104,6 +107,7 @@ impl ControlEvent {
             Self::AgentAttached { machine_id } => {
                 registry.do_send(MachineAttachedElsewhere { machine_id })
             }
+            Self::HubJoined => registry.do_send(PeerJoined),
         }
     }
 }

@@ -11,20 +11,29 @@
 //! - [`link`]: [`ClusterLink`], the non-blocking handle the live pipeline holds.
 //! - [`bridge`]: the NATS connection and the tasks publishing and subscribing.
 //! - [`inbound`]: received messages back into registry messages.
+//! - [`membership`]: whether peers can reach this hub, and catching up on (re)joining.
 
 pub mod bridge;
 pub mod control;
 mod inbound;
 pub mod link;
+mod membership;
 pub mod subjects;
 
 pub use bridge::Joining;
 pub use control::ControlEvent;
 pub use link::ClusterLink;
 
+use std::time::Duration;
+
 use anyhow::Context as _;
 
 use crate::db::{DbConn, settings};
+
+/// How recently a machine marked online must have been seen for a starting hub to
+/// leave it online: another hub may hold it (holders write `last_seen` at least every
+/// 30 s, and re-assert the status of what they hold when a hub joins).
+pub const HELD_ONLINE_WITHIN: Duration = Duration::from_secs(120);
 
 /// The `settings` key holding the cluster id.
 const CLUSTER_ID_KEY: &str = "cluster_id";

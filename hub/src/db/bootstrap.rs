@@ -52,13 +52,23 @@ pub fn ensure_admin(
     Ok(())
 }
 
-/// Every machine with owner and status. Machines that were online when the hub last
-/// stopped are marked offline: none is connected yet, and each reconnecting agent
-/// brings its machine back online within one interval.
-pub fn known_machines(conn: &mut DbConn) -> anyhow::Result<Vec<KnownMachine>> {
-    diesel::update(machines::table.filter(machines::status.eq(MachineStatus::Online.as_str())))
+/// Every machine with owner and status. Machines still marked online but not seen
+/// since `stale_before` (epoch ms) are marked offline: a single hub passes `i64::MAX`,
+/// as none of its agents is connected yet and each reconnecting one brings its machine
+/// back within one interval; in a cluster, machines other hubs hold stay online.
+pub fn known_machines(conn: &mut DbConn, stale_before: i64) -> anyhow::Result<Vec<KnownMachine>> {
+    let online = machines::status.eq(MachineStatus::Online.as_str());
+    let stale = machines::last_seen
+        .is_null()
+        .or(machines::last_seen.lt(stale_before));
+    diesel::update(machines::table.filter(online.and(stale)))
         .set(machines::status.eq(MachineStatus::Offline.as_str()))
         .execute(conn)?;
+    load_machines(conn)
+}
+
+/// Every machine with owner and status, as stored.
+pub fn load_machines(conn: &mut DbConn) -> anyhow::Result<Vec<KnownMachine>> {
     let rows: Vec<(i64, i64, String, Option<i64>)> = machines::table
         .select((
             machines::id,

@@ -242,8 +242,42 @@ async fn key_rotated_on_one_hub_cuts_the_agent_on_another() {
     assert_eq!(code, Some(close::KEY_REVOKED));
 }
 
+/// A hub starting while another holds a machine shows it online and leaves it online
+/// in storage: only machines nobody has seen for a while are reset at start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hub_joining_later_keeps_machines_held_elsewhere_online() {
+    let (Some(db), Some(url)) = (TestDb::postgres(), shared_url()) else {
+        return;
+    };
+    let a = TestHub::builder(&db).nats(&url).start();
+    wait_metric(&a, "lunasentri_cluster_connected", 1).await;
+    let m = Client::admin(&a).await.create_machine("steady").await;
+    let mut agent = TestAgent::connect(&a, &m.api_key).await;
+    hello(&mut agent).await;
+    agent.send(&AgentFrame::Sample(sample(1, now_ms()))).await;
+    agent.wait_ack(1).await;
+    let path = format!("/api/machines/{}", m.machine.id);
+    let admin = Client::admin(&a).await;
+    let deadline = Instant::now() + PATIENCE;
+    while admin.call(Method::GET, &path, None).await.1["status"] != "online" {
+        assert!(Instant::now() < deadline, "status never stored");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let (_a, b) = pair(a, &db, &url).await;
+    let mut on_b = TestBrowser::connect(&b, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    on_b.subscribe(Some(vec![m.machine.id])).await;
+    let LiveFrame::Snapshot { machines } = on_b.next().await else {
+        panic!("snapshot first")
+    };
+    assert_eq!(machines[0].status, MachineStatus::Online);
+    let (_, stored) = admin.call(Method::GET, &path, None).await;
+    assert_eq!(stored["status"], "online", "B's start did not reset it");
+}
+
 /// NATS going away and coming back: meanwhile each hub serves its own agents and
-/// browsers; afterwards live frames cross between the hubs again.
+/// browsers; afterwards live frames cross between the hubs again, and a machine created
+/// through A while B was cut off appears on B.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nats_restart_is_survived() {
     let (Some(db), Some(mut nats)) = (TestDb::postgres(), RestartableNats::new()) else {
@@ -251,12 +285,14 @@ async fn nats_restart_is_survived() {
     };
     let url = nats.url();
     let (a, b) = pair(TestHub::builder(&db).nats(&url).start(), &db, &url).await;
-    let m = Client::admin(&a).await.create_machine("weathered").await;
+    let admin = Client::admin(&a).await;
+    let m = admin.create_machine("weathered").await;
     let id = m.machine.id;
     let mut on_a = TestBrowser::connect(&a, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let mut on_b = TestBrowser::connect(&b, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    on_a.subscribe(Some(vec![id])).await;
+    on_b.subscribe(None).await;
     for browser in [&mut on_a, &mut on_b] {
-        browser.subscribe(Some(vec![id])).await;
         assert!(matches!(browser.next().await, LiveFrame::Snapshot { .. }));
     }
     wait_metric(&b, "lunasentri_cluster_subscriptions", 1).await;
@@ -277,11 +313,16 @@ async fn nats_restart_is_survived() {
         2,
         "A serves its browsers alone"
     );
+    let born_apart = admin.create_machine("born-apart").await.machine.id;
 
     nats.start();
     for hub in [&a, &b] {
         wait_metric(hub, "lunasentri_cluster_connected", 1).await;
     }
+    on_b.until(|f| {
+        matches!(f, LiveFrame::Snapshot { machines } if machines.iter().any(|m| m.machine_id == born_apart))
+    })
+    .await;
     // B re-subscribes on its own; the agent keeps sampling until a fresh sample crosses.
     for seq in 3..=100 {
         agent
