@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use bytestring::ByteString;
@@ -18,6 +18,9 @@ use super::writer::{WriteJob, Writer};
 use crate::cluster::{ClusterLink, ControlEvent};
 use crate::db::audit::NewAuditOwned;
 use crate::telemetry::HubMetrics;
+
+/// How long re-assertion requests are gathered before they are served once.
+const REASSERT_AFTER: Duration = Duration::from_millis(250);
 
 /// Identifies one browser socket.
 pub type SessionId = u64;
@@ -148,6 +151,8 @@ pub struct MachineAttachedElsewhere {
 #[rtype(result = "()")]
 pub struct ClusterConnected {
     pub machines: Vec<KnownMachine>,
+    /// When the table was read: machines learned of since may be missing from it.
+    pub loaded_at: Instant,
 }
 
 /// Another hub (re)joined: the status of machines held here is re-asserted.
@@ -229,6 +234,8 @@ struct MachineInfo {
     watchers: Vec<SessionId>,
     /// Its live frames are received from another hub (cluster mode).
     remote: bool,
+    /// When this registry learned of it (a table reload never removes what it learned later).
+    known_since: Instant,
 }
 
 impl MachineInfo {
@@ -241,6 +248,7 @@ impl MachineInfo {
             actor: None,
             watchers: Vec::new(),
             remote: false,
+            known_since: Instant::now(),
         }
     }
 }
@@ -285,6 +293,7 @@ pub struct SubscriptionRegistry {
     /// Builds a MachineActor for HTTP-only agents.
     spawn_machine: SpawnMachine,
     cluster: Option<ClusterLink>,
+    reassert_pending: bool,
 }
 
 impl SubscriptionRegistry {
@@ -305,6 +314,7 @@ impl SubscriptionRegistry {
             metrics,
             spawn_machine,
             cluster: None,
+            reassert_pending: false,
         }
     }
 
@@ -314,18 +324,27 @@ impl SubscriptionRegistry {
         self
     }
 
-    /// Publishes (and stores) the status of every machine held here: this hub is its
-    /// authority, and a peer may have missed or overwritten it.
-    fn reassert_held(&self) {
-        let Some(link) = &self.cluster else { return };
-        for (id, m) in self.machines.iter().filter(|(_, m)| m.actor.is_some()) {
-            link.publish_status(*id, m.status, m.last_seen);
-            let _ = self.writer.try_submit(WriteJob::Status {
-                machine_id: *id,
-                status: m.status,
-                last_seen: m.last_seen,
-            });
+    /// Soon publishes and stores the status of every machine held here: this hub is
+    /// its authority, and a peer may have missed or overwritten it. Requests arriving
+    /// together (every hub rejoining after a NATS restart) are served once.
+    fn reassert_held(&mut self, ctx: &mut Context<Self>) {
+        if self.cluster.is_none() || self.reassert_pending {
+            return;
         }
+        self.reassert_pending = true;
+        ctx.run_later(REASSERT_AFTER, |act, _| {
+            act.reassert_pending = false;
+            let Some(link) = &act.cluster else { return };
+            for (id, m) in act.machines.iter().filter(|(_, m)| m.actor.is_some()) {
+                link.publish_status(*id, m.status, m.last_seen);
+                // Status only: `last_seen` in storage is newer than the registry's.
+                let _ = act.writer.try_submit(WriteJob::Status {
+                    machine_id: *id,
+                    status: m.status,
+                    last_seen: None,
+                });
+            }
+        });
     }
 
     /// Receives a machine's live frames from the cluster exactly while it has local
@@ -657,9 +676,9 @@ impl Handler<ClusterConnected> for SubscriptionRegistry {
         let stored: HashSet<i64> = msg.machines.iter().map(|m| m.id).collect();
         let gone: Vec<i64> = self
             .machines
-            .keys()
-            .copied()
-            .filter(|id| !stored.contains(id))
+            .iter()
+            .filter(|(id, m)| !stored.contains(id) && m.known_since < msg.loaded_at)
+            .map(|(id, _)| *id)
             .collect();
         for id in gone {
             self.remove_machine(id);
@@ -673,7 +692,7 @@ impl Handler<ClusterConnected> for SubscriptionRegistry {
                 Handler::<MachineCreated>::handle(self, created, ctx);
             }
         }
-        self.reassert_held();
+        self.reassert_held(ctx);
         if let Some(link) = &self.cluster {
             link.announce(ControlEvent::HubJoined);
         }
@@ -682,8 +701,8 @@ impl Handler<ClusterConnected> for SubscriptionRegistry {
 
 impl Handler<PeerJoined> for SubscriptionRegistry {
     type Result = ();
-    fn handle(&mut self, _: PeerJoined, _: &mut Context<Self>) {
-        self.reassert_held();
+    fn handle(&mut self, _: PeerJoined, ctx: &mut Context<Self>) {
+        self.reassert_held(ctx);
     }
 }
 

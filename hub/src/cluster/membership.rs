@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use actix::Addr;
 use async_nats::Event;
@@ -61,12 +62,16 @@ impl Membership {
         self.metrics.cluster_connected.set(1);
         let (pool, registry) = (self.pool.clone(), self.registry.clone());
         tokio::task::spawn_blocking(move || {
+            let loaded_at = Instant::now();
             let loaded = pool
                 .get()
                 .map_err(anyhow::Error::from)
                 .and_then(|mut conn| load_machines(&mut conn));
             match loaded {
-                Ok(machines) => registry.do_send(ClusterConnected { machines }),
+                Ok(machines) => registry.do_send(ClusterConnected {
+                    machines,
+                    loaded_at,
+                }),
                 Err(e) => tracing::warn!(error = %e, "cluster mode: machine table not reloaded"),
             }
         });

@@ -155,18 +155,23 @@ pub fn set_hello(conn: &mut DbConn, id: i64, h: &Hello) -> QueryResult<usize> {
         .execute(conn)
 }
 
+/// Stores a status change; `last_seen: None` keeps the stored one.
 pub fn set_status(
     conn: &mut DbConn,
     id: i64,
     status: MachineStatus,
     last_seen: Option<i64>,
 ) -> QueryResult<usize> {
-    diesel::update(machines::table.find(id))
-        .set((
-            machines::status.eq(status.as_str()),
-            machines::last_seen.eq(last_seen),
-        ))
-        .execute(conn)
+    let row = diesel::update(machines::table.find(id));
+    match last_seen {
+        Some(ts) => row
+            .set((
+                machines::status.eq(status.as_str()),
+                machines::last_seen.eq(ts),
+            ))
+            .execute(conn),
+        None => row.set(machines::status.eq(status.as_str())).execute(conn),
+    }
 }
 
 /// Deletes the machine and, through ON DELETE CASCADE, its metrics.
