@@ -208,10 +208,10 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
     let registry = SubscriptionRegistry::new(known, writer.clone(), metrics.clone(), spawn)
         .with_cluster(link.clone())
         .start();
-    if let Some(joining) = cluster {
-        joining.start(registry.clone());
-    }
     let alerts = alerts.start(registry.clone());
+    if let Some(joining) = cluster {
+        joining.start(registry.clone(), alerts.engine.clone());
+    }
     let live = Live {
         registry: registry.clone(),
         writer: writer.clone(),
@@ -223,6 +223,7 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
             frames_per_second: config.limits.agent_frames_per_second,
         },
         cluster: link,
+        alerts: alerts.engine.clone(),
     };
     let limits = &config.limits;
     let state = web::Data::new(AppState {

@@ -6,6 +6,7 @@ use actix_web::web;
 
 use crate::alerts::Alerts;
 use crate::auth::limiter::LoginLimiter;
+use crate::cluster::ControlEvent;
 use crate::config::Config;
 use crate::db::{DbConn, Pool};
 use crate::error::{ApiError, ApiResult};
@@ -29,6 +30,18 @@ impl AppState {
     /// Tells the alert engine that rules, machines or roles changed: it rebuilds which
     /// rules apply to which machine. A failure is logged; the next change retries.
     pub async fn alerts_changed(&self) {
+        self.alerts_changed_forgetting(None).await
+    }
+
+    /// [`Self::alerts_changed`] after dropping the state of `forget_rule` (a rule that
+    /// was changed or deleted); in cluster mode every hub's engine does the same.
+    pub async fn alerts_changed_forgetting(&self, forget_rule: Option<i64>) {
+        if let Some(link) = &self.live.cluster {
+            link.announce(ControlEvent::AlertsChanged { forget_rule });
+        }
+        if let Some(id) = forget_rule {
+            self.alerts.engine.forget_rule(id);
+        }
         if let Err(e) = self.alerts.engine.reload().await {
             tracing::error!(error = %e, "cannot reload alert rules");
         }

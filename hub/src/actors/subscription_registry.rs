@@ -133,6 +133,8 @@ pub struct AlertPublished {
     pub machine_id: i64,
     pub user_id: i64,
     pub frame: ByteString,
+    /// Sent by another hub (cluster mode); a local one is also published to the others.
+    pub from_peer: bool,
 }
 
 // ---- messages from the cluster bridge ---------------------------------------------
@@ -640,6 +642,9 @@ impl Handler<StatusChanged> for SubscriptionRegistry {
 impl Handler<AlertPublished> for SubscriptionRegistry {
     type Result = ();
     fn handle(&mut self, msg: AlertPublished, _: &mut Context<Self>) {
+        if let (Some(link), false) = (&self.cluster, msg.from_peer) {
+            link.publish_alert(msg.machine_id, msg.frame.clone());
+        }
         let Some(m) = self.machines.get(&msg.machine_id) else {
             return;
         };

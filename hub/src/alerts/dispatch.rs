@@ -74,6 +74,7 @@ pub fn publish(registry: &Addr<SubscriptionRegistry>, event: &AlertEvent) {
         frame: encode(&LiveFrame::Alert {
             event: Box::new(event.clone()),
         }),
+        from_peer: false,
     });
 }
 

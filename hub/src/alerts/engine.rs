@@ -257,6 +257,22 @@ impl AlertEngine {
         }
     }
 
+    /// Another hub holds the machine (cluster mode) and evaluates its alerts. When an
+    /// agent attached there (`replaced`), this hub's state for it is dropped so nothing
+    /// repeats here; otherwise (another hub reported its status) only a machine this
+    /// hub has not heard from itself is marked, so the start-up offline check leaves it
+    /// alone.
+    pub fn held_elsewhere(&self, machine_id: i64, replaced: bool) {
+        let mut machines = self.machines.lock().unwrap_or_else(|e| e.into_inner());
+        let state = machines.entry(machine_id).or_default();
+        if replaced {
+            state.rules.clear();
+        }
+        if replaced || state.online.is_none() {
+            state.online = Some(true);
+        }
+    }
+
     /// Forgets a deleted machine.
     pub fn forget_machine(&self, machine_id: i64) {
         let mut machines = self.machines.lock().unwrap_or_else(|e| e.into_inner());

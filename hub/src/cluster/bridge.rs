@@ -19,6 +19,7 @@ use super::link::{ClusterLink, Outgoing, Queues, Watch};
 use super::membership::Membership;
 use super::subjects::Subjects;
 use crate::actors::SubscriptionRegistry;
+use crate::alerts::AlertEngine;
 use crate::db::Pool;
 use crate::telemetry::HubMetrics;
 
@@ -63,15 +64,21 @@ impl Joining {
     /// Connects in the background and starts the bridge tasks; returns at once; an
     /// unreachable server is retried for as long as the hub runs. Must be called
     /// inside the actix system.
-    pub fn start(self, registry: Addr<SubscriptionRegistry>) {
+    pub fn start(self, registry: Addr<SubscriptionRegistry>, alerts: Arc<AlertEngine>) {
         let hub_id: Arc<str> = self.link.hub_id().into();
         let inbound = Inbound {
             hub_id: hub_id.clone(),
             subjects: self.link.subjects().clone(),
             registry: registry.clone(),
+            alerts: alerts.clone(),
             metrics: self.metrics.clone(),
         };
-        let membership = Arc::new(Membership::new(registry, self.pool, self.metrics.clone()));
+        let membership = Arc::new(Membership::new(
+            registry,
+            alerts,
+            self.pool,
+            self.metrics.clone(),
+        ));
         let events = membership.clone();
         let options = ConnectOptions::new()
             .name(format!("lunasentri-hub {hub_id}"))
@@ -89,7 +96,11 @@ impl Joining {
                 Ok(c) => c,
                 Err(e) => return tracing::error!(error = %e, "cluster mode: NATS client failed"),
             };
-            let fixed = [inbound.subjects.control(), inbound.subjects.status_all()];
+            let fixed = [
+                inbound.subjects.control(),
+                inbound.subjects.status_all(),
+                inbound.subjects.alert_all(),
+            ];
             for subject in fixed {
                 match client.subscribe(subject.clone()).await {
                     Ok(sub) => drop(actix_web::rt::spawn(forward(sub, inbound.clone()))),

@@ -1,7 +1,10 @@
-//! Control events: changes made through one hub's API that every hub's registry must
-//! apply (machines, keys, users, roles, logins), and agent attachments. Each event
-//! maps onto the registry message the HTTP handlers send locally, so a change arriving
-//! from another hub takes exactly the path of a local one.
+//! Control events: changes made through one hub's API that every hub's registry and
+//! alert engine must apply (machines, keys, users, roles, logins, alert rules and
+//! acknowledgements), and agent attachments. Each event maps onto the registry message
+//! or engine call the HTTP handlers make locally, so a change arriving from another hub
+//! takes exactly the path of a local one.
+
+use std::sync::Arc;
 
 use actix::Addr;
 use serde::{Deserialize, Serialize};
@@ -11,6 +14,7 @@ use crate::actors::subscription_registry::{
     EndAuthSession, EndUserSessions, KeyRevoked, MachineAttachedElsewhere, MachineCreated,
     MachineRemoved, PeerJoined, RoleChanged, UserRemoved,
 };
+use crate::alerts::AlertEngine;
 
 /// Reasons a user's live sessions end; anything else read from the wire becomes the
 /// first (close reasons are `'static` and shown to the browser).
@@ -50,6 +54,16 @@ pub enum ControlEvent {
     AgentAttached {
         machine_id: i64,
     },
+    /// Alert rules, or what they apply to, changed: engines reload their rule index
+    /// (after dropping the state of `forget_rule`, a rule changed or deleted).
+    AlertsChanged {
+        forget_rule: Option<i64>,
+    },
+    /// A firing alert was acknowledged: the holder of the machine stops repeating it.
+    AlertAcknowledged {
+        rule_id: i64,
+        machine_id: i64,
+    },
     /// The sending hub (re)joined and may have missed status changes: every hub
     /// re-asserts the status of the machines it holds.
     HubJoined,
@@ -73,8 +87,8 @@ impl ControlEvent {
         }
     }
 
-    /// Sends the registry message this event stands for.
-    pub fn apply(self, registry: &Addr<SubscriptionRegistry>) {
+    /// Sends the registry message, or makes the engine call, this event stands for.
+    pub fn apply(self, registry: &Addr<SubscriptionRegistry>, alerts: &Arc<AlertEngine>) {
         match self {
             Self::MachineCreated {
                 machine_id,
@@ -83,7 +97,10 @@ impl ControlEvent {
                 machine_id,
                 owner_id,
             }),
-            Self::MachineRemoved { machine_id } => registry.do_send(MachineRemoved { machine_id }),
+            Self::MachineRemoved { machine_id } => {
+                alerts.forget_machine(machine_id);
+                registry.do_send(MachineRemoved { machine_id })
+            }
             Self::KeyRevoked { machine_id } => registry.do_send(KeyRevoked { machine_id }),
             Self::UserRemoved { user_id } => registry.do_send(UserRemoved { user_id }),
             Self::RoleChanged { user_id, is_admin } => {
@@ -105,11 +122,31 @@ impl ControlEvent {
                 registry.do_send(EndAuthSession { auth_session_id })
             }
             Self::AgentAttached { machine_id } => {
+                alerts.held_elsewhere(machine_id, true);
                 registry.do_send(MachineAttachedElsewhere { machine_id })
             }
+            Self::AlertsChanged { forget_rule } => {
+                if let Some(id) = forget_rule {
+                    alerts.forget_rule(id);
+                }
+                reload_rules(alerts.clone());
+            }
+            Self::AlertAcknowledged {
+                rule_id,
+                machine_id,
+            } => alerts.acknowledge(rule_id, machine_id),
             Self::HubJoined => registry.do_send(PeerJoined),
         }
     }
+}
+
+/// Rebuilds the engine's rule index in the background.
+pub(super) fn reload_rules(alerts: Arc<AlertEngine>) {
+    tokio::spawn(async move {
+        if let Err(e) = alerts.reload().await {
+            tracing::error!(error = %e, "cannot reload alert rules");
+        }
+    });
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ use lunasentri_schema::LiveFrame;
 use super::control::Envelope;
 use super::subjects::{Kind, Subjects};
 use crate::actors::SubscriptionRegistry;
-use crate::actors::subscription_registry::{SamplePublished, StatusChanged};
+use crate::actors::subscription_registry::{AlertPublished, SamplePublished, StatusChanged};
+use crate::alerts::AlertEngine;
 use crate::telemetry::HubMetrics;
 
 /// Where received messages go.
@@ -22,6 +23,7 @@ pub(super) struct Inbound {
     pub hub_id: Arc<str>,
     pub subjects: Subjects,
     pub registry: Addr<SubscriptionRegistry>,
+    pub alerts: Arc<AlertEngine>,
     pub metrics: Arc<HubMetrics>,
 }
 
@@ -36,6 +38,7 @@ impl Inbound {
         match kind {
             Some(Kind::Sample(id)) => self.sample(id, text),
             Some(Kind::Status(id)) => self.status(id, &text),
+            Some(Kind::Alert(id)) => self.alert(id, text),
             Some(Kind::Control) => self.control(&text),
             None => tracing::debug!(subject = %msg.subject, "unknown cluster subject"),
         }
@@ -62,6 +65,8 @@ impl Inbound {
                 status,
                 last_seen,
             }) if machine_id == id => {
+                // Some hub holds it: not this hub's to declare offline after a start.
+                self.alerts.held_elsewhere(machine_id, false);
                 self.registry.do_send(StatusChanged {
                     machine_id,
                     status,
@@ -73,12 +78,26 @@ impl Inbound {
         }
     }
 
+    fn alert(&self, id: i64, frame: ByteString) {
+        match serde_json::from_str::<LiveFrame>(&frame) {
+            Ok(LiveFrame::Alert { event }) if event.machine_id == id => {
+                self.registry.do_send(AlertPublished {
+                    machine_id: id,
+                    user_id: event.user_id,
+                    frame,
+                    from_peer: true,
+                });
+            }
+            other => tracing::debug!(machine_id = id, ?other, "unreadable cluster alert"),
+        }
+    }
+
     fn control(&self, text: &str) {
         match serde_json::from_str::<Envelope>(text) {
             Ok(env) if *env.hub == *self.hub_id => {}
             Ok(env) => {
                 tracing::debug!(from_hub = %env.hub, event = ?env.event, "cluster control event");
-                env.event.apply(&self.registry);
+                env.event.apply(&self.registry, &self.alerts);
             }
             Err(e) => tracing::warn!(error = %e, "unreadable cluster control event"),
         }

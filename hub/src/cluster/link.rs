@@ -116,6 +116,12 @@ impl ClusterLink {
         self.push(&self.data, subject, frame.into_bytes());
     }
 
+    /// An alert frame for the watchers of a machine (alerts are rare: every hub gets them).
+    pub fn publish_alert(&self, machine_id: i64, frame: ByteString) {
+        let subject = self.subjects.alert(machine_id);
+        self.push(&self.control, subject, frame.into_bytes());
+    }
+
     /// Tells every other hub about a change (they apply it to their own registry).
     pub fn announce(&self, event: ControlEvent) {
         let envelope = Envelope {

@@ -9,8 +9,10 @@ use std::time::Instant;
 use actix::Addr;
 use async_nats::Event;
 
+use super::control::reload_rules;
 use crate::actors::SubscriptionRegistry;
 use crate::actors::subscription_registry::ClusterConnected;
+use crate::alerts::AlertEngine;
 use crate::db::Pool;
 use crate::db::bootstrap::load_machines;
 use crate::telemetry::HubMetrics;
@@ -18,6 +20,7 @@ use crate::telemetry::HubMetrics;
 /// Shared by the connection's event callback and the bridge.
 pub(super) struct Membership {
     pub registry: Addr<SubscriptionRegistry>,
+    pub alerts: Arc<AlertEngine>,
     pub pool: Pool,
     pub metrics: Arc<HubMetrics>,
     /// Set once this hub's own subscriptions were first confirmed by the server.
@@ -25,9 +28,15 @@ pub(super) struct Membership {
 }
 
 impl Membership {
-    pub fn new(registry: Addr<SubscriptionRegistry>, pool: Pool, metrics: Arc<HubMetrics>) -> Self {
+    pub fn new(
+        registry: Addr<SubscriptionRegistry>,
+        alerts: Arc<AlertEngine>,
+        pool: Pool,
+        metrics: Arc<HubMetrics>,
+    ) -> Self {
         Self {
             registry,
+            alerts,
             pool,
             metrics,
             ready: AtomicBool::new(false),
@@ -54,12 +63,13 @@ impl Membership {
         }
     }
 
-    /// Reloads the machine table (creations and deletions announced while apart were
-    /// missed) and hands it to the registry, which re-asserts what it holds and asks
-    /// the other hubs to do the same.
+    /// Reloads the machine table and alert rules (changes announced while apart were
+    /// missed) and hands the table to the registry, which re-asserts what it holds and
+    /// asks the other hubs to do the same.
     fn joined(&self) {
         tracing::info!("cluster mode: connected to NATS");
         self.metrics.cluster_connected.set(1);
+        reload_rules(self.alerts.clone());
         let (pool, registry) = (self.pool.clone(), self.registry.clone());
         tokio::task::spawn_blocking(move || {
             let loaded_at = Instant::now();

@@ -7,6 +7,7 @@
 //! |----------------------------|---------------------------------------|--------------------------|
 //! | `.live.{id}.sample`        | the live `sample` frame browsers get  | hubs with a browser watching `{id}` while its agent is elsewhere |
 //! | `.status.{id}`             | the live `status` frame               | every hub                |
+//! | `.alert.{id}`              | the live `alert` frame (rare)         | every hub                |
 //! | `.control`                 | a [`super::control::Envelope`]        | every hub                |
 
 /// Names the subjects of one cluster.
@@ -20,6 +21,7 @@ pub struct Subjects {
 pub enum Kind {
     Sample(i64),
     Status(i64),
+    Alert(i64),
     Control,
 }
 
@@ -39,6 +41,17 @@ impl Subjects {
     /// Every hub listens to every machine's status (rare, and shown on every dashboard).
     pub fn status_all(&self) -> String {
         format!("{}.status.*", self.prefix)
+    }
+
+    /// Every hub listens to every machine's alert frames (rare; produced by the hub
+    /// holding the machine, or by an acknowledgement made through any hub).
+    pub fn alert_all(&self) -> String {
+        format!("{}.alert.*", self.prefix)
+    }
+
+    /// Where a machine's alert frames go.
+    pub fn alert(&self, machine_id: i64) -> String {
+        format!("{}.alert.{machine_id}", self.prefix)
     }
 
     /// Where a machine's status changes go.
@@ -65,6 +78,7 @@ impl Subjects {
             ["control"] => Some(Kind::Control),
             ["live", id, "sample"] => id.parse().ok().map(Kind::Sample),
             ["status", id] => id.parse().ok().map(Kind::Status),
+            ["alert", id] => id.parse().ok().map(Kind::Alert),
             _ => None,
         }
     }
@@ -81,6 +95,7 @@ mod tests {
         assert_eq!(s.parse(&s.sample(42)), Some(Kind::Sample(42)));
         assert_eq!(s.parse(&s.status(7)), Some(Kind::Status(7)));
         assert_eq!(s.parse(&s.control()), Some(Kind::Control));
+        assert_eq!(s.parse(&s.alert(3)), Some(Kind::Alert(3)));
         assert_eq!(s.parse("lunasentri.c1.live.42.alert"), None);
         assert_eq!(s.parse("lunasentri.c1.status.x"), None);
         assert_eq!(s.parse(&Subjects::new("c2").status(7)), None);

@@ -79,6 +79,14 @@ fn check_protocol(req: &HttpRequest) -> ApiResult<()> {
 pub async fn stream(state: State, req: HttpRequest, body: web::Payload) -> ApiResult<HttpResponse> {
     let machine = machine_for_key(&state, &req).await?;
     check_protocol(&req)?;
+    if state.live.cluster.is_some() {
+        // The machine may arrive from another hub: alerts open there stay open here
+        // instead of firing again.
+        let (alerts, id) = (state.alerts.engine.clone(), machine.id);
+        state
+            .db(move |c| Ok(alerts.restore_open(c, Some(id))?))
+            .await?;
+    }
     let (res, session, msgs) = actix_ws::handle(&req, body)
         .map_err(|e| ApiError::BadRequest(format!("WebSocket upgrade failed: {e}")))?;
     let msgs = msgs

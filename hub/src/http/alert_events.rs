@@ -9,6 +9,7 @@ use super::access;
 use super::extract::{Json, Query};
 use crate::alerts::dispatch::publish;
 use crate::auth::AuthUser;
+use crate::cluster::ControlEvent;
 use crate::db::alert_events::{self, EventFilter, EventRow};
 use crate::db::{DbConn, now_ms};
 use crate::error::{ApiError, ApiResult};
@@ -136,7 +137,10 @@ pub async fn acknowledge(
         .await?;
     let event = events.pop().ok_or(ApiError::NotFound("alert event"))?;
     if let (Some(rule_id), AlertState::Firing) = (event.rule_id, event.state) {
-        state.alerts.engine.acknowledge(rule_id, event.machine_id);
+        state.live.control(ControlEvent::AlertAcknowledged {
+            rule_id,
+            machine_id: event.machine_id,
+        });
     }
     publish(&state.live.registry, &event);
     Ok(Json(event))

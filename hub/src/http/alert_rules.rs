@@ -197,13 +197,10 @@ fn close_open(conn: &mut DbConn, rule_id: i64) -> ApiResult<Vec<AlertEvent>> {
 /// Applies a rule change to the running engine and tells the owner's dashboards about
 /// the alerts it closed.
 async fn rules_changed(state: &State, changed: Option<i64>, closed: &[AlertEvent]) {
-    if let Some(id) = changed {
-        state.alerts.engine.forget_rule(id);
-    }
     for e in closed {
         publish(&state.live.registry, e);
     }
-    state.alerts_changed().await;
+    state.alerts_changed_forgetting(changed).await;
 }
 
 /// `?all=true` lets an admin list every user's rules.

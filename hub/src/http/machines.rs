@@ -152,7 +152,6 @@ pub async fn delete(state: State, user: AuthUser, id: web::Path<i64>) -> ApiResu
     state
         .live
         .control(ControlEvent::MachineRemoved { machine_id: id });
-    state.alerts.engine.forget_machine(id);
     state.alerts_changed().await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -220,6 +220,61 @@ async fn agent_moving_to_another_hub_makes_the_old_one_step_down() {
     assert_eq!(db.count_metrics(id), 6, "each seq stored once");
 }
 
+/// An alert rule created through hub B is evaluated by hub A, which holds the machine:
+/// the alert fires once, and its `alert` frame reaches the owner's browser on B.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alert_rule_made_on_one_hub_fires_once_on_the_holder() {
+    let (Some(db), Some(url)) = (TestDb::postgres(), shared_url()) else {
+        return;
+    };
+    let (a, b) = pair(TestHub::builder(&db).nats(&url).start(), &db, &url).await;
+    let m = Client::admin(&a).await.create_machine("hot").await;
+    let id = m.machine.id;
+    let mut agent = TestAgent::connect(&a, &m.api_key).await;
+    hello(&mut agent).await;
+    let base = now_ms();
+    agent.send(&AgentFrame::Sample(sample(1, base))).await;
+    agent.wait_ack(1).await;
+    let mut on_b = TestBrowser::connect(&b, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    on_b.subscribe(Some(vec![id])).await;
+    assert!(matches!(on_b.next().await, LiveFrame::Snapshot { .. }));
+
+    let admin_b = Client::admin(&b).await;
+    let rule = json!({"name": "cpu high", "machine_ids": [id], "metric": "cpu_pct",
+                      "comparator": "gt", "threshold": 90});
+    let (status, body) = admin_b
+        .call(Method::POST, "/api/alert-rules", Some(rule))
+        .await;
+    assert!(status.is_success(), "{body}");
+    // A learns of the rule through the cluster; the agent keeps reporting a hot CPU
+    // until the alert's frame reaches the browser on B.
+    let mut fired = None;
+    for seq in 2..=100 {
+        let hot = lunasentri_schema::Sample {
+            cpu_pct: 95.0,
+            ..sample(seq, base + seq as i64)
+        };
+        agent.send(&AgentFrame::Sample(hot)).await;
+        agent.wait_ack(seq).await;
+        while let Some(f) = on_b.next_within(Duration::from_millis(50)).await {
+            if let LiveFrame::Alert { event } = f {
+                fired = Some(event);
+            }
+        }
+        if fired.is_some() {
+            break;
+        }
+    }
+    let event = fired.expect("an alert frame reached hub B");
+    assert_eq!(event.machine_id, id);
+    let (_, events) = admin_b.call(Method::GET, "/api/alert-events", None).await;
+    assert_eq!(
+        events.as_array().map(Vec::len),
+        Some(1),
+        "fired exactly once: {events}"
+    );
+}
+
 /// A key rotated through hub B cuts off the agent connected to hub A at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn key_rotated_on_one_hub_cuts_the_agent_on_another() {
