@@ -115,6 +115,11 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
     let (pool, backend) = db::connect(&config.database_url, config.db_pool_size)
         .with_context(|| format!("database {}", db::backend::redact(&config.database_url)))?;
     tracing::info!(backend = ?backend, "database ready");
+    if config.nats_url.is_some() && backend == db::backend::Backend::Sqlite {
+        tracing::warn!(
+            "cluster mode on SQLite: only hubs sharing this database file join; give every hub the same PostgreSQL database"
+        );
+    }
     let (known, local_key, cluster_id) = {
         let mut conn = pool.get().context("database connection")?;
         db::bootstrap::ensure_admin(

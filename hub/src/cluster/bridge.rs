@@ -45,9 +45,10 @@ impl Joining {
         pool: Pool,
         metrics: Arc<HubMetrics>,
     ) -> anyhow::Result<Self> {
-        let server: ServerAddr = url.parse().with_context(|| {
-            format!("nats_url: {url:?} is not a NATS URL (expected nats://HOST:PORT)")
-        })?;
+        // The URL may carry credentials: it is never echoed.
+        let server: ServerAddr = url
+            .parse()
+            .context("nats_url: not a NATS URL (expected nats://HOST:PORT)")?;
         let mut bytes = [0u8; 8];
         rand::fill(&mut bytes);
         let subjects = Subjects::new(cluster_id);
