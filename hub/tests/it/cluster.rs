@@ -3,12 +3,14 @@
 
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
 use lunasentri_hub::testing::nats::{RestartableNats, shared_url};
 use lunasentri_hub::testing::{ADMIN_EMAIL, ADMIN_PASSWORD, TestDb, TestHub};
 use lunasentri_schema::protocol::close;
 use lunasentri_schema::{AgentFrame, Hello, LiveFrame, MachineStatus};
 use reqwest::Method;
 use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::common::{Client, PATIENCE, TestAgent, TestBrowser, now_ms, sample};
 
@@ -273,6 +275,37 @@ async fn alert_rule_made_on_one_hub_fires_once_on_the_holder() {
         Some(1),
         "fired exactly once: {events}"
     );
+}
+
+/// A user deleted through hub A loses her live socket on hub B at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_removed_on_one_hub_ends_her_socket_on_another() {
+    let (Some(db), Some(url)) = (TestDb::postgres(), shared_url()) else {
+        return;
+    };
+    let (a, b) = pair(TestHub::builder(&db).nats(&url).start(), &db, &url).await;
+    let admin = Client::admin(&a).await;
+    let (_, alice) = Client::new_user(&a, &admin, "alice@example.com").await;
+    let mut on_b = TestBrowser::connect(&b, "alice@example.com", PASSWORD).await;
+    on_b.subscribe(None).await;
+    assert!(matches!(on_b.next().await, LiveFrame::Snapshot { .. }));
+    let (status, _) = admin
+        .call(Method::DELETE, &format!("/api/users/{}", alice.id), None)
+        .await;
+    assert!(status.is_success());
+    loop {
+        match tokio::time::timeout(PATIENCE, on_b.ws.next())
+            .await
+            .expect("B closed the socket in time")
+        {
+            Some(Ok(Message::Close(frame))) => {
+                assert_eq!(frame.map(|f| u16::from(f.code)), Some(4401));
+                break;
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
 }
 
 /// A key rotated through hub B cuts off the agent connected to hub A at once.
