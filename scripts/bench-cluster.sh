@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Cluster benchmark: two release hubs on one fresh PostgreSQL database joined through
+# NATS, every agent on hub A and every dashboard on hub B, so each sample a dashboard
+# receives crossed NATS; then the same load with agents and dashboards on one hub.
+# Prints one summary line per run; JSON reports and logs stay in the directory it names.
+#
+#   BENCH_AGENTS=2000 BENCH_DURATION=30s scripts/bench-cluster.sh
+#
+# Needs PostgreSQL on 127.0.0.1:5432 (user postgres) and NATS ($BENCH_NATS_URL,
+# default nats://127.0.0.1:4222).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+AGENTS=${BENCH_AGENTS:-2000}
+DASHBOARDS=$(( AGENTS / 10 > 0 ? AGENTS / 10 : 1 ))
+DURATION=${BENCH_DURATION:-30s}
+NATS_URL=${BENCH_NATS_URL:-nats://127.0.0.1:4222}
+HUB_BIN=$ROOT/target/release/lunasentri-hub
+LOADGEN_BIN=$ROOT/target/release/lunasentri-loadgen
+ADMIN_EMAIL=bench-admin@example.com
+ADMIN_PASSWORD=bench-admin-password
+WORK=${BENCH_KEEP:-$(mktemp -d -t lunasentri-cluster-bench.XXXX)}
+mkdir -p "$WORK"
+say() { printf '[bench-cluster] %s\n' "$*" >&2; }
+
+(cd "$ROOT" && cargo build --release -q -p lunasentri-hub -p lunasentri-loadgen)
+ulimit -n "$(ulimit -Hn)"
+cat >"$WORK/hub.yaml" <<'YAML'
+limits:
+  login_per_minute_ip: 100000
+  login_per_minute_account: 100000
+YAML
+
+PIDS=()
+stop_hubs() {
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    PIDS=()
+}
+trap stop_hubs EXIT
+
+# start_hub LOG DATABASE_URL [NATS_URL]: starts a hub on a free port, prints its URL.
+start_hub() {
+    local log=$1 db=$2 nats=${3:-}
+    local args=(--bind 127.0.0.1:0 --database-url "$db" --config "$WORK/hub.yaml")
+    [[ -n "$nats" ]] && args+=(--nats-url "$nats")
+    LUNASENTRI_ADMIN_EMAIL=$ADMIN_EMAIL LUNASENTRI_ADMIN_PASSWORD=$ADMIN_PASSWORD \
+        "$HUB_BIN" "${args[@]}" >"$log" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 1 300); do
+        if grep -q 'listening on http://' "$log"; then
+            grep -o 'listening on http://[0-9.:]*' "$log" | head -1 | cut -d' ' -f3
+            return
+        fi
+        sleep 0.1
+    done
+    cat "$log" >&2
+    return 1
+}
+
+# run LABEL CLUSTER(yes|no): one measured run; writes $WORK/LABEL.{agents,dashboards}.json.
+run() {
+    local label=$1 cluster=$2 db="lunasentri_bench_cluster_$$"
+    psql -h 127.0.0.1 -U postgres -d postgres -qAtc "CREATE DATABASE $db" >/dev/null
+    local url="postgres://postgres@127.0.0.1:5432/$db" a b
+    if [[ $cluster == yes ]]; then
+        a=$(start_hub "$WORK/$label.hub-a.log" "$url" "$NATS_URL")
+        b=$(start_hub "$WORK/$label.hub-b.log" "$url" "$NATS_URL")
+    else
+        a=$(start_hub "$WORK/$label.hub-a.log" "$url")
+        b=$a
+    fi
+    say "$label: $AGENTS agents on $a, $DASHBOARDS dashboards on $b, $DURATION"
+    local common=(--admin-email "$ADMIN_EMAIL" --admin-password "$ADMIN_PASSWORD"
+        --plan "$WORK/$label.plan.json" --interval 1s --json --quiet)
+    "$LOADGEN_BIN" --hub "$a" --agents "$AGENTS" --dashboards "$DASHBOARDS" --watch 10 \
+        --admin-email "$ADMIN_EMAIL" --admin-password "$ADMIN_PASSWORD" \
+        --write-plan "$WORK/$label.plan.json" --provision-only --quiet >/dev/null
+    local secs=${DURATION%s}
+    "$LOADGEN_BIN" --hub "$b" "${common[@]}" --role dashboards --dashboards "$DASHBOARDS" \
+        --duration "$((secs + 15))s" >"$WORK/$label.dashboards.json" 2>"$WORK/$label.dashboards.log" &
+    local dash=$!
+    sleep 5
+    "$LOADGEN_BIN" --hub "$a" "${common[@]}" --role agents --agents "$AGENTS" \
+        --duration "$DURATION" >"$WORK/$label.agents.json" 2>"$WORK/$label.agents.log" || true
+    wait "$dash" || true
+    stop_hubs
+    psql -h 127.0.0.1 -U postgres -d postgres -qAtc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+    python3 - "$label" "$WORK/$label.dashboards.json" <<'PY'
+import json, sys
+label, path = sys.argv[1], sys.argv[2]
+r = json.load(open(path))
+lat, loss = r["latency"], r["loss"]
+print(f"{label}: received {lat['count']} samples, p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms, "
+      f"max {lat['max_ms']} ms, live loss {loss['live_fraction']:.4%}, other CPU {r.get('other_cpu_pct')} %")
+PY
+}
+
+run two-hubs yes
+run one-hub no
+say "reports in $WORK"
