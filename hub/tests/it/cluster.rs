@@ -363,6 +363,29 @@ async fn hub_joining_later_keeps_machines_held_elsewhere_online() {
     assert_eq!(stored["status"], "online", "B's start did not reset it");
 }
 
+/// A hub whose NATS server is unreachable from the start still starts and serves its
+/// own agents and browsers; nothing waits for NATS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hub_without_reachable_nats_serves_locally() {
+    let db = TestDb::sqlite();
+    let nowhere = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let hub = TestHub::builder(&db)
+        .nats(&format!("nats://{nowhere}"))
+        .start();
+    let m = Client::admin(&hub).await.create_machine("alone").await;
+    let mut browser = TestBrowser::connect(&hub, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    browser.subscribe(Some(vec![m.machine.id])).await;
+    assert!(matches!(browser.next().await, LiveFrame::Snapshot { .. }));
+    let mut agent = TestAgent::connect(&hub, &m.api_key).await;
+    hello(&mut agent).await;
+    agent.send(&AgentFrame::Sample(sample(1, now_ms()))).await;
+    agent.wait_ack(1).await;
+    expect_status_and_sample(&mut browser, MachineStatus::Online, 1).await;
+    wait_metric(&hub, "lunasentri_cluster_connected", 0).await;
+}
+
 /// NATS going away and coming back: meanwhile each hub serves its own agents and
 /// browsers; afterwards live frames cross between the hubs again, and a machine created
 /// through A while B was cut off appears on B.
