@@ -222,6 +222,48 @@ async fn agent_moving_to_another_hub_makes_the_old_one_step_down() {
     assert_eq!(db.count_metrics(id), 6, "each seq stored once");
 }
 
+/// An agent that lost its connection to hub A and comes back through hub B: A's
+/// lingering MachineActor steps down instead of declaring the machine offline later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_lost_on_one_hub_and_back_on_another_never_shows_offline() {
+    let (Some(db), Some(url)) = (TestDb::postgres(), shared_url()) else {
+        return;
+    };
+    let a = TestHub::builder(&db).manual_clock().nats(&url).start();
+    let (a, b) = pair(a, &db, &url).await;
+    let m = Client::admin(&a).await.create_machine("roamer").await;
+    let mut on_a = TestBrowser::connect(&a, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    on_a.subscribe(Some(vec![m.machine.id])).await;
+    assert!(matches!(on_a.next().await, LiveFrame::Snapshot { .. }));
+    let base = a.clock.now_ms();
+    let mut first = TestAgent::connect(&a, &m.api_key).await;
+    hello(&mut first).await;
+    first.send(&AgentFrame::Sample(sample(1, base))).await;
+    first.wait_ack(1).await;
+    expect_status_and_sample(&mut on_a, MachineStatus::Online, 1).await;
+    first.ws.close(None).await.expect("close");
+    drop(first);
+
+    let mut back = TestAgent::connect(&b, &m.api_key).await;
+    hello(&mut back).await;
+    back.send(&AgentFrame::Sample(sample(2, base + 2))).await;
+    back.wait_ack(2).await;
+    wait_metric(&a, "lunasentri_cluster_subscriptions", 1).await;
+    a.clock.advance_ms(10 * 60 * 1000);
+    back.send(&AgentFrame::Sample(sample(3, base + 3))).await;
+    loop {
+        let f = on_a.next().await;
+        assert_not_offline(&f);
+        if matches!(&f, LiveFrame::Sample { sample, .. } if sample.seq == 3) {
+            break;
+        }
+    }
+    let quiet_until = Instant::now() + Duration::from_millis(500);
+    while let Some(f) = on_a.next_within(quiet_until - Instant::now()).await {
+        assert_not_offline(&f);
+    }
+}
+
 /// An alert rule created through hub B is evaluated by hub A, which holds the machine:
 /// the alert fires once, and its `alert` frame reaches the owner's browser on B.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
