@@ -88,4 +88,30 @@ describe('Spark', () => {
     expect(sp.cpu).toHaveLength(2);
     expect(told).toBe(3);
   });
+
+  it('puts stored history in front of the live points, inside the window only', () => {
+    const sp = new Spark();
+    const now = 10 * SPARK_WINDOW_MS;
+    sp.push({ ...base, ts: now, cpu_pct: 50 });
+    const band = (avg: (number | null)[]) => ({ avg, min: avg, max: avg });
+    sp.seed({
+      machine_id: 1,
+      from: now - 2 * SPARK_WINDOW_MS,
+      to: now,
+      step_ms: 1000,
+      tier: 'raw',
+      ts: [now - 2 * SPARK_WINDOW_MS, now - 2000, now - 1000, now],
+      series: {
+        cpu_pct: band([1, 2, null, 4]),
+        mem_used_pct: band([5, 6, 7, 8]),
+        disk_used_pct: band([9, 10, 11, 12]),
+        net_rx_bps: band([100, 200, 300, 400]),
+        net_tx_bps: band([null, 50, 60, 70]),
+      },
+    });
+    expect(sp.ts).toEqual([now - 2000, now]);
+    expect(sp.cpu).toEqual([2, 50]);
+    expect(sp.mem[0]).toBe(6);
+    expect(sp.net[0]).toBe(250);
+  });
 });

@@ -134,6 +134,14 @@ export const api = {
       `/api/machines/${enc(id)}/metrics?from=${Math.floor(from)}&to=${Math.ceil(to)}&points=${Math.round(points)}`,
     ),
 
+  /** History of several machines in one request (at most 500 ids). */
+  overviewMetrics: (ids: number[], from: number, to: number, points: number, metrics: string[]) =>
+    request<MetricSeries[]>(
+      'GET',
+      `/api/metrics?machine_ids=${ids.map(enc).join(',')}&from=${Math.floor(from)}&to=${Math.ceil(to)}` +
+        `&points=${Math.round(points)}&metrics=${metrics.map(enc).join(',')}`,
+    ),
+
   enrollmentTokens: () => request<EnrollmentToken[]>('GET', '/api/enrollment-tokens'),
   createEnrollmentToken: (body: CreateEnrollmentToken) =>
     request<EnrollmentTokenWithSecret>('POST', '/api/enrollment-tokens', body),

@@ -5,7 +5,7 @@
 import { api, errorText } from '../api/client';
 import type { Machine, MachineStatus, Sample } from '../api/types';
 import type { MachineEvent } from '../live/client';
-import { Spark } from '../charts/spark';
+import { Spark, SPARK_METRICS, SPARK_WINDOW_MS } from '../charts/spark';
 import { live } from './live.svelte';
 import { alerts } from './alerts.svelte';
 
@@ -17,6 +17,11 @@ export { Spark, SPARK_WINDOW_MS } from '../charts/spark';
  * and repaints a second; batching makes it a few, at no visible cost in freshness.
  */
 export const FLUSH_MS = 250;
+
+/** Machines per history request when the overview opens (the hub takes up to 500). */
+const PRELOAD_BATCH = 500;
+/** Buckets per sparkline history (2 s each over the 5-minute window). */
+const PRELOAD_POINTS = 150;
 
 /** Live state of one machine, reactive for the labels that show it. */
 export class MachineLive {
@@ -60,6 +65,7 @@ class Fleet {
       this.error = null;
       this.set(list);
       this.loaded = true;
+      void this.preload(list);
     } catch (e) {
       this.error = errorText(e);
       this.loaded = true;
@@ -106,6 +112,25 @@ class Fleet {
       (ev) => this.queue(ev),
     );
     before?.();
+  }
+
+  /**
+   * Fills the sparklines with the last few minutes of stored history, one request per
+   * 500 machines, so the overview does not start empty. Best effort: live samples keep
+   * coming either way.
+   */
+  private async preload(list: Machine[]) {
+    const now = Date.now();
+    const ids = list.filter((m) => m.last_seen != null && m.last_seen > now - SPARK_WINDOW_MS).map((m) => m.id);
+    for (let i = 0; i < ids.length; i += PRELOAD_BATCH) {
+      const batch = ids.slice(i, i + PRELOAD_BATCH);
+      try {
+        const series = await api.overviewMetrics(batch, now - SPARK_WINDOW_MS, now, PRELOAD_POINTS, SPARK_METRICS);
+        for (const s of series) this.views.get(s.machine_id)?.spark.seed(s);
+      } catch {
+        return;
+      }
+    }
   }
 
   /** Reads one machine again shortly after its agent connected (it reported new facts). */
