@@ -57,6 +57,9 @@ use crate::live::Live;
 use crate::state::AppState;
 use crate::telemetry::HubMetrics;
 
+/// Status ticks between two sweeps for machines of a vanished hub (10 s in production).
+const ORPHAN_SWEEP_TICKS: u32 = 10;
+
 /// How often machine status is re-evaluated in production.
 const STATUS_TICK: Duration = Duration::from_secs(1);
 
@@ -215,6 +218,13 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
         .start();
     let alerts = alerts.start(registry.clone());
     if let Some(joining) = cluster {
+        cluster::orphans::start(
+            pool.clone(),
+            registry.clone(),
+            joining.link.clone(),
+            alerts.engine.clone(),
+            hooks.status_tick * ORPHAN_SWEEP_TICKS,
+        );
         joining.start(registry.clone(), alerts.engine.clone());
     }
     let live = Live {

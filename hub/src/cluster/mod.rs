@@ -12,12 +12,14 @@
 //! - [`bridge`]: the NATS connection and the tasks publishing and subscribing.
 //! - [`inbound`]: received messages back into registry messages.
 //! - [`membership`]: whether peers can reach this hub, and catching up on (re)joining.
+//! - [`orphans`]: machines left `online` by a hub that went away are marked offline.
 
 pub mod bridge;
 pub mod control;
 mod inbound;
 pub mod link;
 mod membership;
+pub mod orphans;
 pub mod subjects;
 
 pub use bridge::Joining;

@@ -186,3 +186,119 @@ pub fn touch_last_seen(conn: &mut DbConn, id: i64, ts: i64) -> QueryResult<usize
         .set(machines::last_seen.eq(ts))
         .execute(conn)
 }
+
+#[derive(diesel::QueryableByName)]
+struct ServerNow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    ms: i64,
+}
+
+/// The database server's clock in epoch milliseconds: one clock for every hub on it.
+fn server_now_ms(conn: &mut DbConn) -> QueryResult<i64> {
+    let sql = match conn {
+        DbConn::Sqlite(_) => {
+            "SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS BIGINT) AS ms"
+        }
+        DbConn::Pg(_) => "SELECT (extract(epoch from clock_timestamp()) * 1000)::BIGINT AS ms",
+    };
+    diesel::sql_query(sql)
+        .get_result::<ServerNow>(conn)
+        .map(|n| n.ms)
+}
+
+/// Marks offline every machine still `online` whose `last_seen` is older than `silent`
+/// by the database server's clock, one conditional update per machine, and returns the
+/// ones this call changed (with their `last_seen`): when several hubs sweep at once,
+/// each machine is claimed by exactly one of them.
+pub fn claim_silent(
+    conn: &mut DbConn,
+    silent: std::time::Duration,
+) -> QueryResult<Vec<(i64, Option<i64>)>> {
+    let cutoff = server_now_ms(conn)? - silent.as_millis() as i64;
+    let online = MachineStatus::Online.as_str();
+    let candidates: Vec<(i64, Option<i64>)> = machines::table
+        .filter(machines::status.eq(online))
+        .filter(machines::last_seen.lt(cutoff))
+        .select((machines::id, machines::last_seen))
+        .load(conn)?;
+    let mut claimed = Vec::new();
+    for (id, last_seen) in candidates {
+        let n = diesel::update(machines::table.find(id))
+            .filter(machines::status.eq(online))
+            .filter(machines::last_seen.lt(cutoff))
+            .set(machines::status.eq(MachineStatus::Offline.as_str()))
+            .execute(conn)?;
+        if n == 1 {
+            claimed.push((id, last_seen));
+        }
+    }
+    Ok(claimed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::users::{self, NewUser};
+    use crate::testing::TestDb;
+
+    fn claim_on(db: &TestDb) {
+        let (pool, _) = crate::db::connect(&db.url, 1).expect("database");
+        let c = &mut pool.get().expect("connection");
+        let user = users::insert(
+            c,
+            &NewUser {
+                email: "sweep@example.com",
+                password_hash: "x",
+                role: "user",
+                created_at: 0,
+            },
+        )
+        .expect("user");
+        let now = server_now_ms(c).expect("server clock");
+        assert!(
+            (now - crate::db::now_ms()).abs() < 60_000,
+            "server clock {now}"
+        );
+        let mut ids = Vec::new();
+        for (i, (status, age_s)) in [("online", 200), ("online", 10), ("offline", 500)]
+            .into_iter()
+            .enumerate()
+        {
+            let (name, hash) = (format!("m{i}"), format!("h{i}"));
+            let m = insert(
+                c,
+                &NewMachine {
+                    owner_id: user.id,
+                    name: &name,
+                    api_key_hash: &hash,
+                    key_prefix: "p",
+                    status,
+                    hostname: None,
+                    created_at: 0,
+                },
+            )
+            .expect("machine");
+            touch_last_seen(c, m.id, now - age_s * 1000).expect("last seen");
+            ids.push(m.id);
+        }
+        let silent = std::time::Duration::from_secs(120);
+        let claimed = claim_silent(c, silent).expect("claim");
+        assert_eq!(claimed, vec![(ids[0], Some(now - 200_000))]);
+        assert!(claim_silent(c, silent).expect("claim again").is_empty());
+        let status = by_id(c, ids[0]).expect("read").expect("row").status;
+        assert_eq!(status, "offline");
+    }
+
+    /// Only machines online and silent past the window are claimed, each once.
+    #[test]
+    fn claim_silent_sqlite() {
+        claim_on(&TestDb::sqlite());
+    }
+
+    #[test]
+    fn claim_silent_postgres() {
+        if let Some(db) = TestDb::postgres() {
+            claim_on(&db);
+        }
+    }
+}

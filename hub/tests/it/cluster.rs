@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use diesel::RunQueryDsl;
 use futures_util::StreamExt;
 use lunasentri_hub::testing::nats::{RestartableNats, shared_url};
 use lunasentri_hub::testing::{ADMIN_EMAIL, ADMIN_PASSWORD, TestDb, TestHub};
@@ -317,6 +318,90 @@ async fn alert_rule_made_on_one_hub_fires_once_on_the_holder() {
         Some(1),
         "fired exactly once: {events}"
     );
+}
+
+/// A hub that dies together with its machine: once the machine has been silent for the
+/// hold window, another hub marks it offline, its browsers see that, and an `offline`
+/// rule fires exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn machine_of_a_vanished_hub_goes_offline_elsewhere() {
+    let (Some(db), Some(url)) = (TestDb::postgres(), shared_url()) else {
+        return;
+    };
+    let a = TestHub::builder(&db).nats(&url).start();
+    let b = TestHub::builder(&db).nats(&url).start();
+    for hub in [&a, &b] {
+        wait_metric(hub, "lunasentri_cluster_connected", 1).await;
+    }
+    let admin_a = Client::admin(&a).await;
+    let m = admin_a.create_machine("doomed").await;
+    let id = m.machine.id;
+    let rule = json!({"name": "down", "metric": "offline", "machine_ids": [id]});
+    let (status, body) = admin_a
+        .call(Method::POST, "/api/alert-rules", Some(rule))
+        .await;
+    assert!(status.is_success(), "{body}");
+    let mut on_b = TestBrowser::connect(&b, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    on_b.subscribe(Some(vec![id])).await;
+    assert!(matches!(on_b.next().await, LiveFrame::Snapshot { .. }));
+    let mut agent = TestAgent::connect(&a, &m.api_key).await;
+    hello(&mut agent).await;
+    agent.send(&AgentFrame::Sample(sample(1, now_ms()))).await;
+    agent.wait_ack(1).await;
+    on_b.until(|f| {
+        matches!(
+            f,
+            LiveFrame::Status {
+                status: MachineStatus::Online,
+                ..
+            }
+        )
+    })
+    .await;
+    drop(agent);
+    a.stop();
+
+    let admin_b = Client::admin(&b).await;
+    let path = format!("/api/machines/{id}");
+    let (_, machine) = admin_b.call(Method::GET, &path, None).await;
+    assert_eq!(
+        machine["status"], "online",
+        "nobody has declared it offline yet"
+    );
+    // Two minutes of silence, as the database sees it.
+    let (pool, _) = lunasentri_hub::db::connect(&db.url, 1).expect("database");
+    let mut conn = pool.get().expect("connection");
+    diesel::sql_query(format!(
+        "UPDATE machines SET last_seen = last_seen - 121000 WHERE id = {id}"
+    ))
+    .execute(&mut *conn)
+    .expect("rewind last_seen");
+    on_b.until(|f| {
+        matches!(
+            f,
+            LiveFrame::Status {
+                status: MachineStatus::Offline,
+                ..
+            }
+        )
+    })
+    .await;
+    let (_, machine) = admin_b.call(Method::GET, &path, None).await;
+    assert_eq!(machine["status"], "offline");
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let (_, events) = admin_b
+            .call(Method::GET, "/api/alert-events?state=firing", None)
+            .await;
+        if let Some(list) = events.as_array().filter(|l| !l.is_empty()) {
+            assert_eq!(list.len(), 1, "{events}");
+            assert_eq!(list[0]["rule_name"], "down");
+            assert_eq!(list[0]["machine_id"], id);
+            break;
+        }
+        assert!(Instant::now() < deadline, "the offline alert never fired");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// A user deleted through hub A loses her live socket on hub B at once.
