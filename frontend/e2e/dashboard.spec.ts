@@ -73,6 +73,15 @@ test('admin adds a machine, sees it live, switches ranges, renames and deletes i
     await page.waitForTimeout(2000);
     await shot(page, 'overview');
 
+    // Reopened, the overview seeds its sparklines from stored history in one request.
+    const history = page.waitForResponse((r) => r.url().includes('/api/metrics?machine_ids='));
+    await page.reload();
+    const res = await history;
+    expect(res.status()).toBe(200);
+    const series = (await res.json()) as { ts: number[] }[];
+    expect(series.some((s) => s.ts.length > 0)).toBe(true);
+    await expect(card.locator('[data-status="online"]')).toBeVisible();
+
     // Rename.
     await card.getByRole('link', { name }).click();
     await page.getByRole('button', { name: 'Rename' }).click();
