@@ -4,6 +4,7 @@
 //! memory; open alerts are rebuilt from `alert_events` at start.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use diesel::QueryResult;
@@ -59,7 +60,10 @@ pub struct AlertEngine {
     started_at: i64,
     offline_after_min_ms: i64,
     metrics: Arc<HubMetrics>,
-    reload_lock: tokio::sync::Mutex<()>,
+    /// Reloads asked for, and the request count the last finished reload had seen:
+    /// concurrent requests share one reload (see [`AlertEngine::reload`]).
+    reloads_requested: AtomicU64,
+    reload_lock: tokio::sync::Mutex<u64>,
     pool: Pool,
 }
 
@@ -88,7 +92,8 @@ impl AlertEngine {
             clock,
             offline_after_min_ms,
             metrics,
-            reload_lock: tokio::sync::Mutex::new(()),
+            reloads_requested: AtomicU64::new(0),
+            reload_lock: tokio::sync::Mutex::new(0),
             pool,
         };
         engine.restore_open(conn, None)?;
@@ -280,8 +285,16 @@ impl AlertEngine {
     }
 
     /// Rebuilds the rule index from the database (after rules or machines changed).
+    /// Returns once a reload that started after this call has finished. Calls arriving
+    /// while a reload runs share the next one, so creating many machines at once costs a
+    /// few reloads, not one each.
     pub async fn reload(&self) -> anyhow::Result<()> {
-        let _one_at_a_time = self.reload_lock.lock().await;
+        let mine = self.reloads_requested.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut covered = self.reload_lock.lock().await;
+        if *covered >= mine {
+            return Ok(());
+        }
+        let seen = self.reloads_requested.load(Ordering::SeqCst);
         let pool = self.pool.clone();
         let index = actix_web::web::block(move || -> anyhow::Result<RuleIndex> {
             let mut conn = pool.get()?;
@@ -291,6 +304,7 @@ impl AlertEngine {
         if let Ok(mut slot) = self.index.write() {
             *slot = Arc::new(index);
         }
+        *covered = seen;
         Ok(())
     }
 }

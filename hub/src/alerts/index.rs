@@ -32,6 +32,10 @@ impl RuleIndex {
     /// owns; listed machines must be visible to the owner (theirs, or any for admins).
     pub fn load(conn: &mut DbConn) -> QueryResult<Self> {
         let rows = crate::db::alert_rules::enabled(conn)?;
+        if rows.is_empty() {
+            // Nothing to evaluate: no need to read every machine.
+            return Ok(Self::default());
+        }
         let machine_rows: Vec<(i64, i64, Option<i64>, Option<i64>)> = machines::table
             .select((
                 machines::id,
