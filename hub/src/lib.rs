@@ -7,6 +7,7 @@
 //! - [`auth`]: passwords, session cookies, keys, login rate limits.
 //! - [`actors`]: the live pipeline: agent sessions, machines, the subscription registry,
 //!   browser sessions, and the batch writer.
+//! - [`alerts`]: alert rules evaluated per sample, events, notification delivery.
 //! - [`http`]: REST and WebSocket endpoints, one file per resource; OpenAPI.
 //! - [`validate`], [`query`]: sample checks; history queries over the raw and rollup tiers.
 //! - [`retention`]: per-tier retention and the background task deleting expired history.
