@@ -127,6 +127,9 @@ pub struct WriterConfig {
     pub batch_rows: usize,
     /// Samples waiting for the writer before agents are asked to back off.
     pub queue: usize,
+    /// How long rollup additions are held in memory before they are written, in
+    /// milliseconds (0: with every flush). Always 0 in cluster mode.
+    pub rollup_delay_ms: u64,
 }
 
 impl Default for WriterConfig {
@@ -135,6 +138,7 @@ impl Default for WriterConfig {
             flush_ms: 250,
             batch_rows: 5000,
             queue: 200_000,
+            rollup_delay_ms: 30_000,
         }
     }
 }

@@ -141,6 +141,13 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
             }
             (false, _) => None,
         };
+        let rebuilt = db::pending_rollups::recover(&mut conn).context("rollup recovery")?;
+        if rebuilt > 0 {
+            tracing::warn!(
+                buckets = rebuilt,
+                "rebuilt rollup buckets the previous run had not written (it did not stop cleanly)"
+            );
+        }
         let (cluster_id, stale_before) = match config.nats_url {
             Some(_) => (
                 Some(cluster::cluster_id(&mut conn)?),
@@ -165,9 +172,14 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
         _ => None,
     };
     let link = cluster.as_ref().map(|c| c.link.clone());
+    let mut writer_config = config.writer.clone();
+    if config.nats_url.is_some() {
+        // See `db::pending_rollups`: a hub of a cluster writes its rollups at once.
+        writer_config.rollup_delay_ms = 0;
+    }
     let (writer, writer_thread) = Writer::start(
         pool.clone(),
-        config.writer.clone(),
+        writer_config,
         metrics.clone(),
         hooks.writer_paused.clone(),
     );

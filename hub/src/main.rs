@@ -3,6 +3,12 @@
 use clap::Parser;
 use lunasentri_hub::config::{Cli, Config};
 
+/// mimalloc returns freed memory to the system where glibc's allocator keeps it: after
+/// a burst of logins (argon2 takes 19 MiB per password check) glibc held on to well
+/// over 100 MB for good. See docs/architecture.md, *Memory*.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     if cli.print_openapi {

@@ -18,7 +18,8 @@ use tokio::sync::oneshot;
 
 use crate::config::WriterConfig;
 use crate::db::audit::NewAuditOwned;
-use crate::db::metrics::MetricRow;
+use crate::db::metrics::{self as raw, MetricRow};
+use crate::db::pending_rollups::{PendingRollups, Staged};
 use crate::db::{DbConn, Pool, machines};
 use crate::telemetry::HubMetrics;
 
@@ -124,10 +125,23 @@ fn run(
     paused: Arc<AtomicBool>,
 ) {
     let flush_every = Duration::from_millis(cfg.flush_ms);
-    let mut last_seen_written: HashMap<i64, i64> = HashMap::new();
+    let mut state = State {
+        last_seen_written: HashMap::new(),
+        rollups: PendingRollups::new(cfg.rollup_delay_ms),
+    };
     let mut stop = false;
     while !stop {
-        let Ok(first) = rx.recv() else { break };
+        // While idle, wake up now and then to write rollup additions that fall due.
+        let first = match rx.recv_timeout(IDLE_TICK) {
+            Ok(job) => job,
+            Err(RecvTimeoutError::Timeout) => {
+                if !state.rollups.is_empty() {
+                    flush(&pool, Vec::new(), &metrics, &mut state, false);
+                }
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
         // Held while paused: the job waits here and the queue behind it fills.
         while paused.load(Ordering::Relaxed) {
             std::thread::sleep(Duration::from_millis(5));
@@ -165,32 +179,37 @@ fn run(
                 }
             }
         }
-        flush(&pool, batch, &metrics, &mut last_seen_written);
+        flush(&pool, batch, &metrics, &mut state, stop);
     }
     tracing::info!("writer stopped");
 }
 
-/// Commits one batch in one transaction, then reports to every job.
-fn flush(
-    pool: &Pool,
-    batch: Vec<WriteJob>,
-    metrics: &HubMetrics,
-    last_seen_written: &mut HashMap<i64, i64>,
-) {
-    if batch.is_empty() {
+/// How often an idle writer looks for rollup additions that fell due.
+const IDLE_TICK: Duration = Duration::from_secs(1);
+
+/// What the writer thread remembers between flushes.
+struct State {
+    last_seen_written: HashMap<i64, i64>,
+    rollups: PendingRollups,
+}
+
+/// Commits one batch in one transaction, then reports to every job. `last` (shutdown)
+/// also writes every rollup addition still held.
+fn flush(pool: &Pool, batch: Vec<WriteJob>, metrics: &HubMetrics, state: &mut State, last: bool) {
+    if batch.is_empty() && !last && state.rollups.is_empty() {
         return;
     }
     let started = Instant::now();
     let per_job: Vec<Result<usize, String>> = match pool.get() {
         Err(e) => batch.iter().map(|_| Err(e.to_string())).collect(),
-        Ok(mut conn) => match write_batch(&mut conn, &batch, last_seen_written) {
+        Ok(mut conn) => match write_batch(&mut conn, &batch, state, last) {
             Ok(counts) => counts.into_iter().map(Ok).collect(),
             // One bad job (say, rows of a machine deleted a moment ago) must not fail
             // the others: retry each job in a transaction of its own.
             Err(_) => batch
                 .iter()
                 .map(|job| {
-                    write_batch(&mut conn, std::slice::from_ref(job), last_seen_written)
+                    write_batch(&mut conn, std::slice::from_ref(job), state, last)
                         .map(|c| c.first().copied().unwrap_or(0))
                         .map_err(|e| e.to_string())
                 })
@@ -237,52 +256,89 @@ fn flush(
     }
 }
 
-/// The transaction body; returns, per job, how many rows were new.
+/// Runs one transaction over `batch` and, once it has committed, updates `state`.
+/// Returns, per job, how many rows were new.
 fn write_batch(
     conn: &mut DbConn,
     batch: &[WriteJob],
-    last_seen_written: &mut HashMap<i64, i64>,
+    state: &mut State,
+    last: bool,
 ) -> diesel::QueryResult<Vec<usize>> {
-    conn.transaction(|c| {
-        let mut counts = Vec::with_capacity(batch.len());
-        let mut newest: HashMap<i64, i64> = HashMap::new();
-        for job in batch {
-            counts.push(match job {
-                WriteJob::Samples {
-                    machine_id, rows, ..
-                } => {
-                    if let Some(ts) = rows.iter().map(|r| r.ts).max() {
-                        let e = newest.entry(*machine_id).or_insert(ts);
-                        *e = (*e).max(ts);
-                    }
-                    crate::db::rollups::insert_samples(c, rows)?
+    let mut seen = Vec::new();
+    let (counts, staged) = conn.transaction(|c| transaction(c, batch, state, last, &mut seen))?;
+    state.rollups.apply(staged);
+    state.last_seen_written.extend(seen);
+    Ok(counts)
+}
+
+/// The transaction body. The samples of all jobs are stored with one call, and their
+/// rollups folded in memory (see `db::pending_rollups`); `seen` collects the
+/// `last_seen` values written.
+fn transaction(
+    c: &mut DbConn,
+    batch: &[WriteJob],
+    state: &State,
+    last: bool,
+    seen: &mut Vec<(i64, i64)>,
+) -> diesel::QueryResult<(Vec<usize>, Staged)> {
+    let mut counts = Vec::with_capacity(batch.len());
+    let mut newest: HashMap<i64, i64> = HashMap::new();
+    let mut rows: Vec<&MetricRow> = Vec::new();
+    for job in batch {
+        counts.push(match job {
+            WriteJob::Samples {
+                machine_id,
+                rows: r,
+                ..
+            } => {
+                if let Some(ts) = r.iter().map(|r| r.ts).max() {
+                    let e = newest.entry(*machine_id).or_insert(ts);
+                    *e = (*e).max(ts);
                 }
-                WriteJob::Hello { machine_id, hello } => {
-                    machines::set_hello(c, *machine_id, hello)?
-                }
-                WriteJob::Status {
-                    machine_id,
-                    status,
-                    last_seen,
-                } => {
-                    if let Some(ts) = last_seen {
-                        last_seen_written.insert(*machine_id, *ts);
-                    }
-                    machines::set_status(c, *machine_id, *status, *last_seen)?
-                }
-                WriteJob::Audit(a) => a.insert(c, crate::db::now_ms())?,
-                WriteJob::Shutdown => 0,
-            });
-        }
-        for (id, ts) in newest {
-            let due = last_seen_written
-                .get(&id)
-                .is_none_or(|w| ts - w >= LAST_SEEN_EVERY_MS);
-            if due {
-                machines::touch_last_seen(c, id, ts)?;
-                last_seen_written.insert(id, ts);
+                rows.extend(r);
+                0
             }
+            WriteJob::Hello { machine_id, hello } => machines::set_hello(c, *machine_id, hello)?,
+            WriteJob::Status {
+                machine_id,
+                status,
+                last_seen,
+            } => {
+                if let Some(ts) = last_seen {
+                    seen.push((*machine_id, *ts));
+                }
+                machines::set_status(c, *machine_id, *status, *last_seen)?
+            }
+            WriteJob::Audit(a) => a.insert(c, crate::db::now_ms())?,
+            WriteJob::Shutdown => 0,
+        });
+    }
+    let new = raw::insert_new(c, &rows)?;
+    // Credit each new row to the job it came from (jobs' rows are consecutive).
+    let mut start = 0;
+    let mut it = new.iter().copied().peekable();
+    for (job, count) in batch.iter().zip(counts.iter_mut()) {
+        if let WriteJob::Samples { rows: r, .. } = job {
+            let end = start + r.len();
+            while it.next_if(|&i| i < end).is_some() {
+                *count += 1;
+            }
+            start = end;
         }
-        Ok(counts)
-    })
+    }
+    let new_rows: Vec<&MetricRow> = new.iter().map(|&i| rows[i]).collect();
+    let staged = state
+        .rollups
+        .write(c, &new_rows, crate::db::now_ms(), last)?;
+    for (id, ts) in newest {
+        let due = state
+            .last_seen_written
+            .get(&id)
+            .is_none_or(|w| ts - w >= LAST_SEEN_EVERY_MS);
+        if due {
+            machines::touch_last_seen(c, id, ts)?;
+            seen.push((id, ts));
+        }
+    }
+    Ok((counts, staged))
 }

@@ -1,5 +1,6 @@
 //! `metrics_history`: raw samples, one row per `(machine_id, ts)`, inserted idempotently.
 
+use std::borrow::Borrow;
 use std::collections::HashSet;
 
 use diesel::prelude::*;
@@ -146,13 +147,14 @@ impl MetricRow {
 /// SQLite cannot combine a multi-row VALUES list with ON CONFLICT in Diesel, and inside
 /// one transaction its cached single-row statement is as fast, its affected-row count
 /// saying whether the row was new.
-pub fn insert_new(conn: &mut DbConn, rows: &[MetricRow]) -> QueryResult<Vec<usize>> {
+pub fn insert_new<R: Borrow<MetricRow>>(conn: &mut DbConn, rows: &[R]) -> QueryResult<Vec<usize>> {
+    let rows: Vec<&MetricRow> = rows.iter().map(Borrow::borrow).collect();
     let mut new = Vec::new();
     match conn {
         DbConn::Sqlite(c) => {
             for (i, row) in rows.iter().enumerate() {
                 let n = diesel::insert_into(mh::table)
-                    .values(row)
+                    .values(*row)
                     .on_conflict_do_nothing()
                     .execute(c)?;
                 if n > 0 {
@@ -167,7 +169,7 @@ pub fn insert_new(conn: &mut DbConn, rows: &[MetricRow]) -> QueryResult<Vec<usiz
                 .filter(|&i| seen.insert((rows[i].machine_id, rows[i].ts)))
                 .collect();
             for chunk in unique.chunks(INSERT_CHUNK) {
-                let values: Vec<&MetricRow> = chunk.iter().map(|&i| &rows[i]).collect();
+                let values: Vec<&MetricRow> = chunk.iter().map(|&i| rows[i]).collect();
                 let stored: HashSet<(i64, i64)> = diesel::insert_into(mh::table)
                     .values(values)
                     .on_conflict_do_nothing()
@@ -187,7 +189,7 @@ pub fn insert_new(conn: &mut DbConn, rows: &[MetricRow]) -> QueryResult<Vec<usiz
 }
 
 /// Like [`insert_new`], returning only how many rows were new.
-pub fn insert_ignore(conn: &mut DbConn, rows: &[MetricRow]) -> QueryResult<usize> {
+pub fn insert_ignore<R: Borrow<MetricRow>>(conn: &mut DbConn, rows: &[R]) -> QueryResult<usize> {
     insert_new(conn, rows).map(|v| v.len())
 }
 

@@ -18,6 +18,7 @@ pub mod enrollment;
 pub mod machines;
 pub mod metrics;
 pub mod migrate;
+pub mod pending_rollups;
 pub mod rollups;
 pub mod schema;
 pub mod sessions;

@@ -10,6 +10,7 @@
 //! The tables are 57 columns wide, past Diesel's column limit, so this module writes
 //! their SQL from `SCALAR_NAMES` and reads rows by position.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 use diesel::backend::Backend;
@@ -104,6 +105,16 @@ impl Agg {
         }
     }
 
+    /// Adds the samples of another aggregate.
+    pub fn merge(&mut self, other: &Agg) {
+        self.n += other.n;
+        for k in 0..N {
+            self.sum[k] += other.sum[k];
+            self.min[k] = self.min[k].min(other.min[k]);
+            self.max[k] = self.max[k].max(other.max[k]);
+        }
+    }
+
     /// Adds one sample.
     pub fn add(&mut self, values: &[f64; N]) {
         self.n += 1;
@@ -117,12 +128,18 @@ impl Agg {
 
 /// Stores raw rows idempotently and folds the new ones into both rollup tiers, all on
 /// `conn` (the caller's transaction). Returns how many rows were new.
-pub fn insert_samples(conn: &mut DbConn, rows: &[MetricRow]) -> QueryResult<usize> {
+pub fn insert_samples<R: Borrow<MetricRow>>(conn: &mut DbConn, rows: &[R]) -> QueryResult<usize> {
+    store(conn, rows).map(|new| new.len())
+}
+
+/// Like [`insert_samples`], returning the indices of the rows that were new. Rows of many
+/// machines go in together: each tier then takes one upsert per 64 buckets touched.
+pub fn store<R: Borrow<MetricRow>>(conn: &mut DbConn, rows: &[R]) -> QueryResult<Vec<usize>> {
     let new = metrics::insert_new(conn, rows)?;
     for tier in [Tier::Minute, Tier::Hour] {
         let mut groups: BTreeMap<(i64, i64), Agg> = BTreeMap::new();
         for &i in &new {
-            let r = &rows[i];
+            let r: &MetricRow = rows[i].borrow();
             let v = r.to_sample_scalars();
             groups
                 .entry((r.machine_id, tier.bucket_start(r.ts)))
@@ -130,15 +147,22 @@ pub fn insert_samples(conn: &mut DbConn, rows: &[MetricRow]) -> QueryResult<usiz
                 .or_insert_with(|| Agg::one(&v));
         }
         let groups: Vec<_> = groups.into_iter().collect();
-        let mut rest = groups.as_slice();
-        while !rest.is_empty() {
-            let size = UPSERT_CHUNK.min(1 << rest.len().ilog2());
-            let (now, later) = rest.split_at(size);
-            upsert(conn, tier, now)?;
-            rest = later;
-        }
+        merge(conn, tier, &groups)?;
     }
-    Ok(new.len())
+    Ok(new)
+}
+
+/// Merges aggregates into a rollup tier: `sum += , n += , min = min(), max = max()` per
+/// `(machine_id, bucket_ts)`, in statements of at most [`UPSERT_CHUNK`] groups.
+pub fn merge(conn: &mut DbConn, tier: Tier, groups: &[((i64, i64), Agg)]) -> QueryResult<()> {
+    let mut rest = groups;
+    while !rest.is_empty() {
+        let size = UPSERT_CHUNK.min(1 << rest.len().ilog2());
+        let (now, later) = rest.split_at(size);
+        upsert(conn, tier, now)?;
+        rest = later;
+    }
+    Ok(())
 }
 
 /// The multi-row upsert merging groups into a rollup tier, as a Diesel query fragment
@@ -269,6 +293,20 @@ where
     }
 }
 
+impl Bucket {
+    /// The bucket as an aggregate; `values` must hold every scalar in `SCALAR_NAMES` order.
+    pub fn to_agg(&self) -> Agg {
+        let mut a = Agg::one(&[0.0; N]);
+        a.n = self.n;
+        for (k, &(s, lo, hi)) in self.values.iter().enumerate().take(N) {
+            a.sum[k] = s;
+            a.min[k] = lo;
+            a.max[k] = hi;
+        }
+        a
+    }
+}
+
 /// Aggregates `tier` rows of `machine_ids` with `from <= ts < to` into buckets of
 /// `step_ms` (bucket `idx` starts at `from + idx * step_ms`) for the scalars `metrics`.
 /// Only non-empty buckets are returned, ordered by machine and index.
@@ -377,19 +415,27 @@ pub fn page(
         tier.table()
     );
     let rows = crate::on_backend!(conn, c => diesel::sql_query(sql.as_str()).load::<Bucket>(c))?;
-    Ok(rows
-        .into_iter()
-        .map(|b| {
-            let mut a = Agg::one(&[0.0; N]);
-            a.n = b.n;
-            for (k, (s, lo, hi)) in b.values.into_iter().enumerate() {
-                a.sum[k] = s;
-                a.min[k] = lo;
-                a.max[k] = hi;
-            }
-            (b.idx, a)
-        })
-        .collect())
+    Ok(rows.into_iter().map(|b| (b.idx, b.to_agg())).collect())
+}
+
+/// Sets one bucket of a rollup tier to `bucket`'s aggregate (over every scalar, in
+/// `SCALAR_NAMES` order), or removes it when there is none.
+pub fn replace(
+    conn: &mut DbConn,
+    tier: Tier,
+    machine_id: i64,
+    bucket_ts: i64,
+    bucket: Option<&Bucket>,
+) -> QueryResult<()> {
+    let sql = format!(
+        "DELETE FROM {} WHERE machine_id = {machine_id} AND bucket_ts = {bucket_ts}",
+        tier.table()
+    );
+    crate::on_backend!(conn, c => diesel::sql_query(sql.as_str()).execute(c))?;
+    match bucket {
+        Some(b) if b.n > 0 => merge(conn, tier, &[((machine_id, bucket_ts), b.to_agg())]),
+        _ => Ok(()),
+    }
 }
 
 /// Every stored bucket of one machine in a rollup tier (tests and tools).
@@ -414,7 +460,7 @@ pub fn count(conn: &mut DbConn, tier: Tier, machine_id: i64) -> QueryResult<i64>
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::HashMap;
 
     use diesel::Connection;
@@ -424,7 +470,7 @@ mod tests {
     use super::*;
     use crate::testing::TestDb;
 
-    fn machine(conn: &mut DbConn, name: &str) -> i64 {
+    pub(crate) fn machine(conn: &mut DbConn, name: &str) -> i64 {
         let owner = crate::db::users::insert(
             conn,
             &crate::db::users::NewUser {
@@ -452,7 +498,7 @@ mod tests {
         .id
     }
 
-    fn random_sample(rng: &mut StdRng, ts: i64) -> Sample {
+    pub(crate) fn random_sample(rng: &mut StdRng, ts: i64) -> Sample {
         Sample {
             seq: rng.random_range(0..1_000_000),
             ts,
@@ -500,7 +546,24 @@ mod tests {
     fn rollups_match_brute_force(url: &str) {
         let (pool, _) = crate::db::connect(url, 1).unwrap();
         let mut c = pool.get().unwrap();
-        let ids = [machine(&mut c, "a"), machine(&mut c, "b")];
+        rollups_match_brute_force_with(
+            &mut c,
+            |c, rows| {
+                c.transaction(|c| insert_samples(c, rows)).unwrap();
+            },
+            |_| {},
+        );
+    }
+
+    /// The body of [`rollups_match_brute_force`] with the write path as `store` (called
+    /// once per batch) and `finish` (called before the tiers are compared).
+    pub(crate) fn rollups_match_brute_force_with(
+        c: &mut DbConn,
+        mut store: impl FnMut(&mut DbConn, &[MetricRow]),
+        finish: impl FnOnce(&mut DbConn),
+    ) {
+        let c = &mut *c;
+        let ids = [machine(c, "a"), machine(c, "b")];
         let mut rng = StdRng::seed_from_u64(0x5eed_2026);
         let base = 1_800_000_000_000i64;
         let mut sent: HashMap<i64, Vec<i64>> = HashMap::new();
@@ -528,13 +591,14 @@ mod tests {
                 let again = rows.clone();
                 rows.extend(again);
             }
-            c.transaction(|c| insert_samples(c, &rows)).unwrap();
+            store(c, &rows);
         }
+        finish(c);
         assert!(duplicates > 0, "the test replays samples");
         for id in ids {
             for tier in [Tier::Minute, Tier::Hour] {
-                let want = brute_force(&mut c, tier, id);
-                let got: BTreeMap<i64, Agg> = load(&mut c, tier, id).unwrap().into_iter().collect();
+                let want = brute_force(c, tier, id);
+                let got: BTreeMap<i64, Agg> = load(c, tier, id).unwrap().into_iter().collect();
                 assert_eq!(
                     got.keys().collect::<Vec<_>>(),
                     want.keys().collect::<Vec<_>>(),
@@ -550,8 +614,8 @@ mod tests {
                     }
                 }
             }
-            let raw = count(&mut c, Tier::Raw, id).unwrap();
-            let in_hours: i64 = load(&mut c, Tier::Hour, id)
+            let raw = count(c, Tier::Raw, id).unwrap();
+            let in_hours: i64 = load(c, Tier::Hour, id)
                 .unwrap()
                 .iter()
                 .map(|(_, a)| a.n)

@@ -115,6 +115,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    rollup_pending (machine_id, tier, bucket_ts) {
+        machine_id -> BigInt,
+        tier -> Integer,
+        bucket_ts -> BigInt,
+    }
+}
+
+diesel::table! {
     settings (key) {
         key -> Text,
         value -> Text,
@@ -205,6 +213,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     metrics_history,
     metrics_1m,
     metrics_1h,
+    rollup_pending,
     settings,
     notification_channels,
     alert_rules,

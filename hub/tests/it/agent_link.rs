@@ -387,7 +387,24 @@ async fn writer_backpressure_is_visible(db: &TestDb) {
         .await
         .unwrap();
     assert!(metrics.contains("reason=\"writer_full\""), "{metrics}");
-    // The agent replays everything it has not seen acknowledged; all 20 end up stored once.
+    // Once the writer has caught up, the agent replays everything it has not seen
+    // acknowledged; all 20 end up stored once.
+    let drained = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            let m = reqwest::get(hub.url("/metrics"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            if m.lines().any(|l| l == "lunasentri_writer_queue_depth 0") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(drained.is_ok(), "the writer drains its queue once resumed");
     let unacked: Vec<Sample> = samples.iter().filter(|s| s.seq > acked).cloned().collect();
     let mut again = TestAgent::connect(&hub, &m.api_key).await;
     again.send(&AgentFrame::Batch { samples: unacked }).await;

@@ -12,9 +12,12 @@ use serde_json::{Value, json};
 use crate::common::{Client, now_ms, sample};
 
 /// A hub whose limits let a test push history quickly.
+/// A hub writing rollups with every flush, so the tiers can be read right after the
+/// samples are acknowledged (`held_rollups_are_written` covers the default delay).
 fn hub(db: &TestDb) -> TestHub {
     TestHub::builder(db)
         .config(|c| {
+            c.writer.rollup_delay_ms = 0;
             c.limits.agent_frames_per_second = 10_000;
             c.limits.login_per_minute_account = 1000;
             c.limits.login_per_minute_ip = 1000;
@@ -374,7 +377,9 @@ fn rows_of(db: &TestDb, user: i64, machines: &[i64]) -> Vec<(String, i64)> {
             "alert_deliveries" => format!(
                 "event_id IN (SELECT id FROM alert_events WHERE user_id = {user} OR machine_id IN ({ids}))"
             ),
-            "metrics_history" | "metrics_1m" | "metrics_1h" => format!("machine_id IN ({ids})"),
+            "metrics_history" | "metrics_1m" | "metrics_1h" | "rollup_pending" => {
+                format!("machine_id IN ({ids})")
+            }
             "audit_log" => format!(
                 "actor_user_id = {user} OR (target_type = 'user' AND target_id = {user}) \
                  OR (target_type = 'machine' AND target_id IN ({ids}))"
@@ -602,7 +607,47 @@ async fn me_export_is_complete(db: &TestDb) {
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
 
+/// With the default delay the rollup tiers trail the raw rows: a bucket's additions are
+/// held in memory, and a graceful stop writes them, leaving no marker of held work.
+async fn held_rollups_are_written(db: &TestDb) {
+    let hub = TestHub::builder(db)
+        .config(|c| c.limits.agent_frames_per_second = 10_000)
+        .start();
+    let admin = Client::admin(&hub).await;
+    let m = admin.create_machine("held").await;
+    let now = now_ms();
+    let end = now - now.rem_euclid(60_000) - 60_001;
+    let samples = series(360, 30_000, end);
+    post(&hub, &m.api_key, &samples).await;
+    let id = m.machine.id;
+    let path = format!(
+        "/api/machines/{id}/metrics?metrics=cpu_pct&from={}&to={}&points=30",
+        samples[0].ts,
+        end + 1
+    );
+    let s = get_series(&admin, &path).await;
+    assert_eq!(s.tier, "1m");
+    assert!(
+        s.series["cpu_pct"].avg.iter().all(Option::is_none),
+        "rollups are held, not written with the raw rows: {s:?}"
+    );
+    assert_eq!(db.count_metrics(id), 360, "the raw rows are stored at once");
+    hub.stop();
+    let hub = TestHub::start(db);
+    let admin = Client::admin(&hub).await;
+    let s = get_series(&admin, &path).await;
+    assert_eq!(s.tier, "1m");
+    assert!(s.series["cpu_pct"].avg.iter().any(Option::is_some));
+    check_cpu(&samples, &s);
+    let (pool, _) = lunasentri_hub::db::connect(&db.url, 1).unwrap();
+    let held: Count = diesel::sql_query("SELECT COUNT(*) AS n FROM rollup_pending")
+        .get_result(&mut *pool.get().unwrap())
+        .unwrap();
+    assert_eq!(held.n, 0, "a graceful stop leaves no held rollup behind");
+}
+
 crate::on_both_backends!(
+    held_rollups_are_written,
     history_picks_tier,
     overview_many_machines,
     retention_settings,
