@@ -126,11 +126,13 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
     }
     let (known, local_key, cluster_id) = {
         let mut conn = pool.get().context("database connection")?;
-        db::bootstrap::ensure_admin(
-            &mut conn,
-            config.admin_email.as_deref(),
-            config.admin_password.as_deref(),
-        )?;
+        db::backend::with_startup_lock(&mut conn, |c| {
+            db::bootstrap::ensure_admin(
+                c,
+                config.admin_email.as_deref(),
+                config.admin_password.as_deref(),
+            )
+        })?;
         let local_key = match (config.local_host_metrics, config.tls.is_some()) {
             (true, false) => Some(local_host::prepare(&mut conn)?.2),
             (true, true) => {

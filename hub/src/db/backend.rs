@@ -169,8 +169,31 @@ pub fn connect(url: &str, pool_size: u32) -> Result<(Pool, Backend), DbError> {
         .connection_customizer(Box::new(Pragmas))
         .build(manager)?;
     let mut conn = pool.get()?;
-    super::migrate::run(&mut conn).map_err(|e| DbError::Migrate(e.to_string()))?;
+    with_startup_lock(&mut conn, super::migrate::run)
+        .map_err(|e| DbError::Migrate(e.to_string()))?;
     Ok((pool, parsed.backend))
+}
+
+/// Key of the PostgreSQL advisory lock a hub holds while it migrates and bootstraps.
+const STARTUP_LOCK: i64 = 0x4c75_6e61_5365_6e74;
+
+/// Runs `f` while holding the hubs' start-up lock, so hubs starting together on one
+/// PostgreSQL database migrate it and create the first admin one after the other. On
+/// SQLite, where the file lock already serialises writers, `f` simply runs.
+pub fn with_startup_lock<T, E: From<diesel::result::Error>>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E> {
+    let DbConn::Pg(pg) = conn else {
+        return f(conn);
+    };
+    pg.batch_execute(&format!("SELECT pg_advisory_lock({STARTUP_LOCK})"))?;
+    let out = f(conn);
+    if let DbConn::Pg(pg) = conn {
+        // Closing the connection would release it too; an error here changes nothing.
+        let _ = pg.batch_execute(&format!("SELECT pg_advisory_unlock({STARTUP_LOCK})"));
+    }
+    out
 }
 
 /// Runs `$body` with `$c` bound to the concrete connection inside a [`DbConn`], for the
@@ -189,6 +212,39 @@ macro_rules! on_backend {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Four hubs starting at the same moment on one empty PostgreSQL database all start:
+    /// the schema is migrated once and exactly one first admin is created.
+    #[test]
+    fn hubs_starting_together_share_one_setup() {
+        let Some(db) = crate::testing::TestDb::postgres() else {
+            return;
+        };
+        let gate = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let starts: Vec<_> = (0..4)
+            .map(|_| {
+                let (url, gate) = (db.url.clone(), gate.clone());
+                std::thread::spawn(move || -> anyhow::Result<()> {
+                    gate.wait();
+                    let (pool, _) = super::super::connect(&url, 1)?;
+                    let mut conn = pool.get()?;
+                    with_startup_lock(&mut conn, |c| {
+                        super::super::bootstrap::ensure_admin(
+                            c,
+                            Some("first@example.com"),
+                            Some("first-admin-password"),
+                        )
+                    })
+                })
+            })
+            .collect();
+        for s in starts {
+            s.join().unwrap().expect("every hub starts");
+        }
+        let (pool, _) = super::super::connect(&db.url, 1).unwrap();
+        let mut conn = pool.get().unwrap();
+        assert_eq!(super::super::users::count(&mut conn).unwrap(), 1);
+    }
 
     /// URL schemes are recognised, and an unknown one is refused with a hint.
     #[test]
