@@ -20,6 +20,23 @@ pub enum AgentFrame {
     Batch { samples: Vec<Sample> },
 }
 
+impl AgentFrame {
+    /// Parses a frame. Agents write the tag first, so a `sample` frame (nearly every
+    /// frame on a link) is read straight into a [`Sample`]; serde's path for tagged
+    /// enums first copies the whole object into an intermediate tree. Anything else,
+    /// and any text the direct read refuses, takes that general path, so both accept
+    /// the same frames and report the same errors, with one exception: a sample frame
+    /// that repeats its `type` key is read as a sample instead of being refused.
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        if text.starts_with(r#"{"type":"sample","#)
+            && let Ok(s) = serde_json::from_str::<Sample>(text)
+        {
+            return Ok(AgentFrame::Sample(s));
+        }
+        serde_json::from_str(text)
+    }
+}
+
 /// Facts about the host, sent once per connection and stored on the machine row.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -90,7 +107,44 @@ mod tests {
             let text = serde_json::to_string(&frame).unwrap();
             assert!(text.contains("\"type\":"), "{text}");
             assert_eq!(serde_json::from_str::<AgentFrame>(&text).unwrap(), frame);
+            assert_eq!(AgentFrame::from_json(&text).unwrap(), frame);
         }
+    }
+
+    /// The direct read of sample frames accepts and refuses exactly what the general
+    /// path does, with the same message.
+    #[test]
+    fn direct_sample_read_matches_general_path() {
+        let full = serde_json::to_string(&AgentFrame::Sample(Sample {
+            seq: 9,
+            ts: 2_000,
+            cpu_pct: 50.0,
+            cpus: vec![1.0, 2.0],
+            ..Sample::default()
+        }))
+        .unwrap();
+        assert!(full.starts_with(r#"{"type":"sample","#), "{full}");
+        let cases = [
+            full.clone(),
+            full.replace("}", r#","future_field":[1,2]}"#),
+            r#"{"type":"sample","seq":"x"}"#.to_owned(),
+            r#"{"type":"sample","seq":1"#.to_owned(),
+            r#"{"type":"sample","seq":1,"ts":2}"#.to_owned(),
+            r#"{"type":"hello","agent_version":"1","hostname":"h"}"#.to_owned(),
+            r#"{"type":"nope"}"#.to_owned(),
+        ];
+        for text in cases {
+            let general = serde_json::from_str::<AgentFrame>(&text).map_err(|e| e.to_string());
+            let direct = AgentFrame::from_json(&text).map_err(|e| e.to_string());
+            assert_eq!(direct, general, "{text}");
+        }
+        // The one difference: a sample frame repeating its tag is still a sample.
+        let twice = full.replace("}", r#","type":"batch"}"#);
+        assert!(serde_json::from_str::<AgentFrame>(&twice).is_err());
+        assert!(matches!(
+            AgentFrame::from_json(&twice),
+            Ok(AgentFrame::Sample(_))
+        ));
     }
 
     /// The documented wire shape of a sample frame is flat, tagged `sample`.

@@ -129,7 +129,7 @@ impl AgentSession {
             );
             return self.fail(ctx, close::RATE_LIMITED, "rate_limited", msg);
         }
-        let frame = match serde_json::from_str::<AgentFrame>(&text) {
+        let frame = match AgentFrame::from_json(&text) {
             Ok(f) => f,
             Err(e) => {
                 self.deps.metrics.reject("malformed");
