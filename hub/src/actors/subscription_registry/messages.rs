@@ -1,0 +1,181 @@
+//! The messages the registry takes and sends.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix::prelude::*;
+use bytestring::ByteString;
+use lunasentri_schema::{MachineStatus, Sample};
+
+use super::SessionId;
+use crate::actors::machine::{MachineActor, SamplesReceived};
+
+// ---- messages to browser sessions -------------------------------------------------
+
+/// A pre-serialised [`LiveFrame`] for one browser.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct Deliver(pub ByteString);
+
+/// The session must end (logout, password change, user deleted).
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct EndSession {
+    pub reason: &'static str,
+}
+
+// ---- messages from browser sessions -----------------------------------------------
+
+/// A browser socket opened.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Connect {
+    pub session_id: SessionId,
+    pub user_id: i64,
+    pub is_admin: bool,
+    /// The login (session cookie) this socket belongs to.
+    pub auth_session_id: i64,
+    pub deliver: Recipient<Deliver>,
+    pub end: Recipient<EndSession>,
+}
+
+/// A browser socket closed.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Disconnect {
+    pub session_id: SessionId,
+}
+
+/// Watch machines (`None`: all the user may see, including ones added later).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Subscribe {
+    pub session_id: SessionId,
+    pub machine_ids: Option<Vec<i64>>,
+}
+
+/// Stop watching machines (`None`: all).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Unsubscribe {
+    pub session_id: SessionId,
+    pub machine_ids: Option<Vec<i64>>,
+}
+
+// ---- messages from machine actors -------------------------------------------------
+
+/// A MachineActor took over a machine; any previous one is told to step down.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct MachineAttached {
+    pub machine_id: i64,
+    pub conn_id: u64,
+    pub addr: Addr<MachineActor>,
+}
+
+/// A MachineActor stopped.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct MachineDetached {
+    pub machine_id: i64,
+    pub conn_id: u64,
+}
+
+/// A new sample, already serialised as a live `sample` frame.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct SamplePublished {
+    pub machine_id: i64,
+    pub sample: Arc<Sample>,
+    pub frame: ByteString,
+    /// When the hub received it, for the fan-out latency histogram.
+    pub received: Instant,
+}
+
+/// A machine went online or offline.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct StatusChanged {
+    pub machine_id: i64,
+    pub status: MachineStatus,
+    pub last_seen: Option<i64>,
+    /// Sent by another hub (cluster mode): ignored while this hub holds the machine,
+    /// whose own actor is the authority on its status.
+    pub from_peer: bool,
+}
+
+/// An alert of `user_id` on a machine opened, resolved or was acknowledged, already
+/// serialised as a live `alert` frame: it goes to that user's sessions watching the
+/// machine, never to anyone else's.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct AlertPublished {
+    pub machine_id: i64,
+    pub user_id: i64,
+    pub frame: ByteString,
+    /// Sent by another hub (cluster mode); a local one is also published to the others.
+    pub from_peer: bool,
+}
+
+// ---- messages from HTTP handlers --------------------------------------------------
+
+/// A machine was registered.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct MachineCreated {
+    pub machine_id: i64,
+    pub owner_id: i64,
+}
+
+/// A machine was deleted: its agent is cut off and its watchers told `not_found`.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct MachineRemoved {
+    pub machine_id: i64,
+}
+
+/// A machine's key was rotated or revoked: the connected agent is cut off at once.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct KeyRevoked {
+    pub machine_id: i64,
+}
+
+/// End live sessions of a user: all of them (`keep` = None) or all but one login.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct EndUserSessions {
+    pub user_id: i64,
+    pub keep_auth_session: Option<i64>,
+    pub reason: &'static str,
+}
+
+/// End the live sessions of one login (logout).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct EndAuthSession {
+    pub auth_session_id: i64,
+}
+
+/// A user was deleted: their machines and sessions go.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct UserRemoved {
+    pub user_id: i64,
+}
+
+/// A user's role changed: subscriptions they may no longer hold are dropped.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct RoleChanged {
+    pub user_id: i64,
+    pub is_admin: bool,
+}
+
+/// Samples that arrived over HTTP: handed to the machine's actor, started if needed.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct RouteSamples {
+    pub machine_id: i64,
+    pub batch: SamplesReceived,
+}
