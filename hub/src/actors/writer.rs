@@ -135,7 +135,7 @@ fn run(
         let first = match rx.recv_timeout(IDLE_TICK) {
             Ok(job) => job,
             Err(RecvTimeoutError::Timeout) => {
-                if !state.rollups.is_empty() {
+                if state.rollups.any_due(crate::db::now_ms()) {
                     flush(&pool, Vec::new(), &metrics, &mut state, false);
                 }
                 continue;

@@ -86,6 +86,11 @@ impl PendingRollups {
         self.pending.is_empty()
     }
 
+    /// Whether any held addition is due at `now`.
+    pub fn any_due(&self, now: i64) -> bool {
+        self.pending.values().any(|p| p.due <= now)
+    }
+
     /// When an aggregate opened at `now` is due: between `delay / 2` and `delay` later,
     /// spread by machine so that buckets opening together are written apart.
     fn due(&self, machine_id: i64, now: i64) -> i64 {
@@ -146,28 +151,14 @@ impl PendingRollups {
             .filter(|(k, p)| !touched.contains_key(*k) && is_due(p))
             .map(|(k, _)| *k)
             .collect();
+        let mut gone = Vec::new();
         if !earlier.is_empty() {
-            let ids: HashSet<i64> = earlier.iter().map(|k| k.0).collect();
-            let ids: Vec<i64> = ids.into_iter().collect();
-            let mut alive: HashSet<i64> = HashSet::new();
-            for chunk in ids.chunks(500) {
-                let found: Vec<i64> = crate::on_backend!(conn, c => machines::table
-                    .select(machines::id)
-                    .filter(machines::id.eq_any(chunk))
-                    .load(c))?;
-                alive.extend(found);
-            }
-            let gone: Vec<Key> = earlier
-                .iter()
-                .filter(|k| !alive.contains(&k.0))
-                .copied()
-                .collect();
-            earlier.retain(|k| alive.contains(&k.0));
-            let mut staged = self.write_due(conn, touched, earlier, &opened, &is_due)?;
-            staged.written.extend(gone);
-            return Ok(staged);
+            let alive = existing_machines(conn, &earlier)?;
+            (earlier, gone) = earlier.into_iter().partition(|k| alive.contains(&k.0));
         }
-        self.write_due(conn, touched, earlier, &opened, &is_due)
+        let mut staged = self.write_due(conn, touched, earlier, &opened, &is_due)?;
+        staged.written.extend(gone);
+        Ok(staged)
     }
 
     fn write_due(
@@ -228,6 +219,25 @@ impl PendingRollups {
         }
         self.pending.extend(staged.set);
     }
+}
+
+/// Which of the keys' machines still exist.
+fn existing_machines(conn: &mut DbConn, keys: &[Key]) -> QueryResult<HashSet<i64>> {
+    let ids: Vec<i64> = keys
+        .iter()
+        .map(|k| k.0)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut alive = HashSet::new();
+    for chunk in ids.chunks(500) {
+        let found: Vec<i64> = crate::on_backend!(conn, c => machines::table
+            .select(machines::id)
+            .filter(machines::id.eq_any(chunk))
+            .load(c))?;
+        alive.extend(found);
+    }
+    Ok(alive)
 }
 
 fn insert_markers(conn: &mut DbConn, keys: &[Key]) -> QueryResult<()> {
