@@ -8,7 +8,7 @@ FRONTEND := frontend
 HUB      := target/debug/lunasentri-hub
 AGENT    := target/debug/lunasentri-agent
 
-.PHONY: run test build ui ui-deps test-deps rust-test lint frontend-test e2e compose-check openapi bench bench-agent bench-alerts clean-data help
+.PHONY: run test build ui ui-deps test-deps rust-test lint frontend-test e2e compose-check openapi bench bench-agent bench-alerts bench-pg-volume clean-data help
 
 help:
 	@echo "make run      build and start the hub with the dashboard and this host as a machine"
@@ -16,6 +16,7 @@ help:
 	@echo "make bench    release hub vs loadgen at several scales -> docs/benchmarks.md"
 	@echo "make bench-agent   agent footprint next to node_exporter and collectd"
 	@echo "make bench-alerts  what alert rules cost the hub -> docs/benchmarks.md"
+	@echo "make bench-pg-volume  PostgreSQL raw table at volume: B-tree vs BRIN, expiry cost"
 	@echo "make openapi  regenerate docs/api/openapi.json and the dashboard's types"
 
 ## The product ---------------------------------------------------------------------
@@ -74,6 +75,9 @@ bench-agent:
 
 bench-alerts:
 	scripts/bench-alerts.sh
+
+bench-pg-volume:
+	scripts/bench-pg-volume.sh
 
 clean-data:
 	rm -rf data
