@@ -10,7 +10,7 @@
 //! - [`link`]: the loop that samples and delivers: WebSocket (`link::ws`), HTTP fallback
 //!   (`link::http`), reconnect backoff, failover between hubs (`link::hubs`), replay as
 //!   `batch`.
-//! - [`log`]: stderr logging (tracing-subscriber's formatter, text or JSON).
+//! - [`log`]: stderr logging (a small `tracing` subscriber, text or JSON).
 //!
 //! The binary (`main.rs`) only parses flags, sets up logging and calls [`run`],
 //! [`once`] or [`check`]; tests call the same functions.

@@ -1,12 +1,33 @@
 //! `lunasentri-agent`: parses flags, sets up logging and calls the library.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
 use lunasentri_agent::config::{self, FileConfig, Overrides};
 
-const AFTER_HELP: &str = "\
+const HELP: &str = "\
+LunaSentri agent: collects host metrics and streams them to the hub
+
+Usage: lunasentri-agent [OPTIONS]
+
+Options:
+      --config <PATH>        YAML config file
+      --server-url <URL>     Hub base URL, e.g. https://hub.example.com. Several hubs of a
+                             cluster: separate them with commas or repeat the flag; the agent
+                             fails over between them in order
+      --api-key <KEY>        The machine's API key (visible in process lists: prefer
+                             --api-key-file)
+      --api-key-file <PATH>  File holding the machine's API key
+      --interval <DURATION>  Sampling interval, e.g. 1s, 5s, 500ms
+      --name <NAME>          Name of this machine (defaults to the hostname)
+      --log-level <LEVEL>    Log level: error, warn, info, debug or trace
+      --log-format <FORMAT>  Log format: text or json
+      --once                 Print one sample as JSON and exit
+      --check                Validate the configuration, check the hub and the key, and exit
+  -h, --help                 Print help
+  -V, --version              Print version
+
 Precedence: flags > environment > config file > defaults.
 
 Environment:
@@ -25,47 +46,82 @@ Environment:
   LUNASENTRI_AGENT_ALLOW_INSECURE      true|false (link.allow_insecure)
 
 Exit codes: 0 ok, 1 cannot start, 2 bad configuration, 3 hub unreachable (--check),
-4 API key rejected (--check).";
+4 API key rejected (--check).
+";
 
-/// Collects host metrics and streams them to a LunaSentri hub.
-#[derive(Debug, Parser)]
-#[command(name = "lunasentri-agent", version, about, after_help = AFTER_HELP)]
+/// Command-line flags, parsed by lexopt (a few KiB instead of a general-purpose parser
+/// in a binary that ships to every server). Values are checked later, with the
+/// environment and the config file, by the same rules.
+#[derive(Debug, Default, PartialEq)]
 struct Flags {
-    /// YAML config file.
-    #[arg(long, value_name = "PATH")]
     config: Option<PathBuf>,
-    /// Hub base URL, e.g. https://hub.example.com. Several hubs of a cluster: separate
-    /// them with commas or repeat the flag; the agent fails over between them in order.
-    #[arg(long, value_name = "URL")]
+    /// Every `--server-url`, in order; each may hold several URLs separated by commas.
     server_url: Vec<String>,
-    /// The machine's API key (visible in process lists: prefer --api-key-file).
-    #[arg(long, value_name = "KEY")]
     api_key: Option<String>,
-    /// File holding the machine's API key.
-    #[arg(long, value_name = "PATH")]
     api_key_file: Option<String>,
-    /// Sampling interval, e.g. 1s, 5s, 500ms.
-    #[arg(long, value_name = "DURATION")]
     interval: Option<String>,
-    /// Name of this machine (defaults to the hostname).
-    #[arg(long, value_name = "NAME")]
     name: Option<String>,
-    /// Log level: error, warn, info, debug or trace.
-    #[arg(long, value_name = "LEVEL")]
     log_level: Option<String>,
-    /// Log format: text or json.
-    #[arg(long, value_name = "FORMAT")]
     log_format: Option<String>,
-    /// Print one sample as JSON and exit.
-    #[arg(long, conflicts_with = "check")]
     once: bool,
-    /// Validate the configuration, check the hub and the key, and exit.
-    #[arg(long)]
     check: bool,
 }
 
+/// What the command line asks for.
+#[derive(Debug, PartialEq)]
+enum Command {
+    Run(Flags),
+    Help,
+    Version,
+}
+
+impl Flags {
+    /// Parses the arguments after the program name. Errors name the offending flag or
+    /// argument.
+    fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, lexopt::Error> {
+        use lexopt::prelude::*;
+        let mut flags = Flags::default();
+        let mut parser = lexopt::Parser::from_args(args);
+        while let Some(arg) = parser.next()? {
+            match arg {
+                Long("config") => flags.config = Some(parser.value()?.into()),
+                Long("server-url") => flags.server_url.push(parser.value()?.string()?),
+                Long("api-key") => flags.api_key = Some(parser.value()?.string()?),
+                Long("api-key-file") => flags.api_key_file = Some(parser.value()?.string()?),
+                Long("interval") => flags.interval = Some(parser.value()?.string()?),
+                Long("name") => flags.name = Some(parser.value()?.string()?),
+                Long("log-level") => flags.log_level = Some(parser.value()?.string()?),
+                Long("log-format") => flags.log_format = Some(parser.value()?.string()?),
+                Long("once") => flags.once = true,
+                Long("check") => flags.check = true,
+                Short('h') | Long("help") => return Ok(Command::Help),
+                Short('V') | Long("version") => return Ok(Command::Version),
+                other => return Err(other.unexpected()),
+            }
+        }
+        if flags.once && flags.check {
+            return Err("--once and --check cannot be used together".into());
+        }
+        Ok(Command::Run(flags))
+    }
+}
+
 fn main() -> ExitCode {
-    let flags = Flags::parse();
+    let flags = match Flags::parse(std::env::args_os().skip(1)) {
+        Ok(Command::Run(flags)) => flags,
+        Ok(Command::Help) => {
+            print!("{HELP}");
+            return ExitCode::SUCCESS;
+        }
+        Ok(Command::Version) => {
+            println!("lunasentri-agent {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("lunasentri-agent: {e}\nRun `lunasentri-agent --help` for the flags.");
+            return ExitCode::from(2);
+        }
+    };
     let config = match load_config(&flags) {
         Ok(c) => c,
         Err(e) => {
@@ -170,4 +226,113 @@ async fn shutdown_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
     tracing::info!("stopping");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Command, String> {
+        Flags::parse(args.iter().map(OsString::from)).map_err(|e| e.to_string())
+    }
+
+    /// Every flag is read, in both `--flag value` and `--flag=value` spellings, and
+    /// `--server-url` may be repeated.
+    #[test]
+    fn parses_every_flag() {
+        let cmd = parse(&[
+            "--config=/etc/a.yaml",
+            "--server-url",
+            "https://a",
+            "--server-url=https://b,https://c",
+            "--api-key",
+            "k",
+            "--api-key-file",
+            "/k",
+            "--interval",
+            "1s",
+            "--name",
+            "web-1",
+            "--log-level",
+            "debug",
+            "--log-format",
+            "json",
+            "--once",
+        ])
+        .unwrap();
+        assert_eq!(
+            cmd,
+            Command::Run(Flags {
+                config: Some(PathBuf::from("/etc/a.yaml")),
+                server_url: vec!["https://a".into(), "https://b,https://c".into()],
+                api_key: Some("k".into()),
+                api_key_file: Some("/k".into()),
+                interval: Some("1s".into()),
+                name: Some("web-1".into()),
+                log_level: Some("debug".into()),
+                log_format: Some("json".into()),
+                once: true,
+                check: false,
+            })
+        );
+        assert_eq!(parse(&[]).unwrap(), Command::Run(Flags::default()));
+        assert_eq!(parse(&["--check", "-h"]).unwrap(), Command::Help);
+        assert_eq!(parse(&["--version"]).unwrap(), Command::Version);
+        assert_eq!(parse(&["-V"]).unwrap(), Command::Version);
+    }
+
+    /// Unknown flags, stray arguments, missing values and conflicting flags are errors
+    /// that name the problem.
+    #[test]
+    fn bad_input_is_named() {
+        for (args, needle) in [
+            (&["--frobnicate"][..], "'--frobnicate'"),
+            (&["-x"][..], "'-x'"),
+            (&["now"][..], "\"now\""),
+            (&["--config"][..], "missing argument for option '--config'"),
+            (&["--once=yes"][..], "'--once'"),
+            (&["--once", "--check"][..], "cannot be used together"),
+        ] {
+            let err = parse(args).expect_err(needle);
+            assert!(err.contains(needle), "{args:?}: {err}");
+        }
+    }
+
+    /// The help lists every flag and every environment variable the config reads.
+    #[test]
+    fn help_lists_flags_and_variables() {
+        for flag in [
+            "--config",
+            "--server-url",
+            "--api-key ",
+            "--api-key-file",
+            "--interval",
+            "--name",
+            "--log-level",
+            "--log-format",
+            "--once",
+            "--check",
+            "--help",
+            "--version",
+        ] {
+            assert!(HELP.contains(flag), "{flag}");
+        }
+        for var in [
+            "SERVER_URL",
+            "API_KEY ",
+            "API_KEY_FILE",
+            "INTERVAL",
+            "NAME",
+            "TOP_PROCESSES",
+            "BUFFER_MAX_SAMPLES",
+            "SPOOL_PATH",
+            "LOG_LEVEL",
+            "LOG_FORMAT",
+            "HTTP_FALLBACK",
+            "ALLOW_INSECURE",
+            "CONFIG",
+        ] {
+            assert!(HELP.contains(&format!("LUNASENTRI_AGENT_{var}")), "{var}");
+        }
+    }
 }
