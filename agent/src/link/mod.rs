@@ -25,7 +25,7 @@ use futures_util::{SinkExt, StreamExt};
 use lunasentri_schema::api::Accepted;
 use lunasentri_schema::protocol::{self, MAX_BATCH_BYTES, MAX_BATCH_SAMPLES, MAX_FRAME_BYTES};
 use lunasentri_schema::{AgentFrame, HubFrame, Sample};
-use rustls::ClientConfig;
+use rustls::{ClientConfig, SignatureScheme};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -72,20 +72,118 @@ pub fn tls_config() -> Result<Arc<ClientConfig>, String> {
                 .unwrap_or_default()
         ));
     }
-    // TLS 1.3 with AES-GCM only: every TLS 1.3 server must support AES-128-GCM, and
-    // leaving ChaCha20 out keeps its code out of the binary.
-    let mut provider = rustls::crypto::ring::default_provider();
-    provider.cipher_suites = vec![
-        rustls::crypto::ring::cipher_suite::TLS13_AES_128_GCM_SHA256,
-        rustls::crypto::ring::cipher_suite::TLS13_AES_256_GCM_SHA384,
-    ];
-    let provider = Arc::new(provider);
+    // TLS 1.3 with AES-GCM only: every TLS 1.3 server must support AES-128-GCM. The
+    // provider is put together here rather than trimmed from ring's default one, whose
+    // cipher-suite list and key loader would link ChaCha20 and the signing code; key
+    // exchange and certificate verification are ring's, as in its default provider.
+    let provider = Arc::new(rustls::crypto::CryptoProvider {
+        cipher_suites: vec![
+            rustls::crypto::ring::cipher_suite::TLS13_AES_128_GCM_SHA256,
+            rustls::crypto::ring::cipher_suite::TLS13_AES_256_GCM_SHA384,
+        ],
+        kx_groups: rustls::crypto::ring::ALL_KX_GROUPS.to_vec(),
+        signature_verification_algorithms: SIGNATURE_ALGORITHMS,
+        secure_random: &OsRandom,
+        key_provider: &NoClientKeys,
+    });
     let cfg = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(Arc::new(cfg))
+}
+
+/// Certificate signature algorithms: exactly the set rustls's ring provider verifies
+/// (ECDSA P-256/P-384, Ed25519, RSA PKCS#1 and PSS with 2048–8192-bit keys).
+static SIGNATURE_ALGORITHMS: rustls::crypto::WebPkiSupportedAlgorithms =
+    rustls::crypto::WebPkiSupportedAlgorithms {
+        all: &[
+            webpki::ring::ECDSA_P256_SHA256,
+            webpki::ring::ECDSA_P256_SHA384,
+            webpki::ring::ECDSA_P384_SHA256,
+            webpki::ring::ECDSA_P384_SHA384,
+            webpki::ring::ED25519,
+            webpki::ring::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
+            webpki::ring::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
+            webpki::ring::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
+            webpki::ring::RSA_PKCS1_2048_8192_SHA256,
+            webpki::ring::RSA_PKCS1_2048_8192_SHA384,
+            webpki::ring::RSA_PKCS1_2048_8192_SHA512,
+            webpki::ring::RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS,
+            webpki::ring::RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS,
+            webpki::ring::RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS,
+        ],
+        mapping: &[
+            (
+                SignatureScheme::ECDSA_NISTP384_SHA384,
+                &[
+                    webpki::ring::ECDSA_P384_SHA384,
+                    webpki::ring::ECDSA_P256_SHA384,
+                ],
+            ),
+            (
+                SignatureScheme::ECDSA_NISTP256_SHA256,
+                &[
+                    webpki::ring::ECDSA_P256_SHA256,
+                    webpki::ring::ECDSA_P384_SHA256,
+                ],
+            ),
+            (SignatureScheme::ED25519, &[webpki::ring::ED25519]),
+            (
+                SignatureScheme::RSA_PSS_SHA512,
+                &[webpki::ring::RSA_PSS_2048_8192_SHA512_LEGACY_KEY],
+            ),
+            (
+                SignatureScheme::RSA_PSS_SHA384,
+                &[webpki::ring::RSA_PSS_2048_8192_SHA384_LEGACY_KEY],
+            ),
+            (
+                SignatureScheme::RSA_PSS_SHA256,
+                &[webpki::ring::RSA_PSS_2048_8192_SHA256_LEGACY_KEY],
+            ),
+            (
+                SignatureScheme::RSA_PKCS1_SHA512,
+                &[webpki::ring::RSA_PKCS1_2048_8192_SHA512],
+            ),
+            (
+                SignatureScheme::RSA_PKCS1_SHA384,
+                &[webpki::ring::RSA_PKCS1_2048_8192_SHA384],
+            ),
+            (
+                SignatureScheme::RSA_PKCS1_SHA256,
+                &[webpki::ring::RSA_PKCS1_2048_8192_SHA256],
+            ),
+        ],
+    };
+
+/// Randomness for TLS: the OS's, through ring, as ring's own provider does.
+#[derive(Debug)]
+struct OsRandom;
+
+impl rustls::crypto::SecureRandom for OsRandom {
+    fn fill(&self, buf: &mut [u8]) -> Result<(), rustls::crypto::GetRandomFailed> {
+        use ring::rand::SecureRandom as _;
+        ring::rand::SystemRandom::new()
+            .fill(buf)
+            .map_err(|_| rustls::crypto::GetRandomFailed)
+    }
+}
+
+/// The agent proves who it is with its API key, never with a client certificate, so
+/// it loads no private keys.
+#[derive(Debug)]
+struct NoClientKeys;
+
+impl rustls::crypto::KeyProvider for NoClientKeys {
+    fn load_private_key(
+        &self,
+        _key: rustls::pki_types::PrivateKeyDer<'static>,
+    ) -> Result<Arc<dyn rustls::sign::SigningKey>, rustls::Error> {
+        Err(rustls::Error::General(
+            "client certificates are not supported".into(),
+        ))
+    }
 }
 
 /// Exponential backoff with jitter: each delay is drawn from the upper half of

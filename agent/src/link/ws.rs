@@ -1,22 +1,80 @@
 //! The WebSocket to `/agent/stream`: connect with the Bearer key and protocol header,
 //! and tell a rejected key apart from a network problem.
+//!
+//! The TCP connection and the TLS handshake are made here, with the agent's own rustls
+//! configuration, and tungstenite only speaks WebSocket over the stream it is given: its
+//! built-in TLS setup would link a second root-store loader and ring's complete default
+//! provider, which the agent never uses.
 
+use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use rustls::ClientConfig;
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Error as WsError};
-use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use super::url::HubUrl;
 use crate::config::ApiKey;
 
 /// An open agent link.
-pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub type Ws = WebSocketStream<HubStream>;
+
+/// The connection under the WebSocket: plain TCP (`ws://`, `http://`) or TLS over TCP.
+#[derive(Debug)]
+pub enum HubStream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for HubStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            HubStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            HubStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for HubStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            HubStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            HubStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            HubStream::Plain(s) => Pin::new(s).poll_flush(cx),
+            HubStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            HubStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            HubStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
 
 /// Why a connection attempt failed.
 #[derive(Debug, thiserror::Error)]
@@ -78,21 +136,33 @@ pub async fn connect(
         .max_message_size(Some(1 << 20))
         .max_frame_size(Some(1 << 20))
         .write_buffer_size(0);
-    let connector = match tls {
-        Some(cfg) if url.is_secure() => Connector::Rustls(cfg),
-        _ => Connector::Plain,
+    let attempt = async {
+        let tcp = TcpStream::connect((url.host(), url.port()))
+            .await
+            .map_err(|e| ConnectError::Network(e.to_string()))?;
+        tcp.set_nodelay(true)
+            .map_err(|e| ConnectError::Network(e.to_string()))?;
+        let stream = match tls {
+            Some(cfg) if url.is_secure() => {
+                let name = ServerName::try_from(url.host().to_owned()).map_err(|_| {
+                    ConnectError::Network(format!("TLS: invalid server name {}", url.host()))
+                })?;
+                let tls = tokio_rustls::TlsConnector::from(cfg)
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| ConnectError::Network(format!("TLS: {e}")))?;
+                HubStream::Tls(Box::new(tls))
+            }
+            _ => HubStream::Plain(tcp),
+        };
+        tokio_tungstenite::client_async_with_config(request, stream, Some(config))
+            .await
+            .map(|(ws, _response)| ws)
+            .map_err(classify)
     };
-    let attempt = tokio_tungstenite::connect_async_tls_with_config(
-        request,
-        Some(config),
-        true,
-        Some(connector),
-    );
-    match tokio::time::timeout(timeout, attempt).await {
-        Err(_) => Err(ConnectError::Timeout(timeout)),
-        Ok(Ok((ws, _response))) => Ok(ws),
-        Ok(Err(e)) => Err(classify(e)),
-    }
+    tokio::time::timeout(timeout, attempt)
+        .await
+        .map_err(|_| ConnectError::Timeout(timeout))?
 }
 
 fn classify(e: WsError) -> ConnectError {
