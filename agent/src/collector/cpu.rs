@@ -119,6 +119,12 @@ pub struct CpuTimes {
 }
 
 impl CpuTimes {
+    /// The host's total CPU ticks (all cores) and the number of cores at the last
+    /// [`CpuTimes::update`], where `/proc/stat` was read.
+    pub fn total_ticks(&self) -> Option<(u64, usize)> {
+        self.last_total.map(|t| (t.total, self.last_cores.len()))
+    }
+
     /// Reads `/proc/stat` and returns usage since the previous call.
     pub fn update(&mut self) -> Option<CpuReading> {
         if !self.opened {

@@ -8,7 +8,8 @@
 //!
 //! Cost per sample on Linux: one `pread` each of `/proc/stat`, `/proc/meminfo`,
 //! `/proc/loadavg`, `/proc/uptime`, `/proc/net/dev` and `/proc/diskstats`, one `statvfs`
-//! per filesystem; the rest is refreshed less often (see the constants below).
+//! per filesystem; the rest is refreshed less often (see the constants below), the
+//! process table with one read of `/proc/PID/stat` per process ([`procs::ProcTable`]).
 
 pub mod cpu;
 pub mod disk;
@@ -59,6 +60,8 @@ pub struct Collector {
     disk_rates: rate::RateSet<2>,
     net_rates: rate::RateSet<2>,
     top_n: usize,
+    /// The process table read from `/proc` (Linux); sysinfo's elsewhere.
+    proc_table: Option<procs::ProcTable>,
     top: Vec<lunasentri_schema::sample::ProcSample>,
     top_at: Option<Instant>,
     mounts_at: Option<Instant>,
@@ -94,6 +97,11 @@ impl Collector {
             disk_rates: rate::RateSet::default(),
             net_rates: rate::RateSet::default(),
             top_n,
+            proc_table: if top_n > 0 {
+                procs::ProcTable::new()
+            } else {
+                None
+            },
             top: Vec::new(),
             top_at: None,
             mounts_at: None,
@@ -141,15 +149,28 @@ impl Collector {
             self.temps = temps::read(&mut self.components);
             self.temps_at = Some(now);
         }
+        if self.top_n > 0 && due(self.top_at, now, TOP_REFRESH) {
+            self.top_at = Some(now);
+            // A scan of `/proc` counts the processes as it goes.
+            let scanned = self
+                .proc_table
+                .as_mut()
+                .zip(self.cpu_times.total_ticks())
+                .and_then(|(table, (total, cores))| table.scan(total, cores));
+            match scanned {
+                Some((count, rows)) => {
+                    self.top = procs::top(rows, self.top_n);
+                    self.procs = count;
+                    self.procs_at = Some(now);
+                }
+                None => self.top = procs::top_now(&mut self.sys, self.top_n),
+            }
+        }
         if due(self.procs_at, now, PROCS_REFRESH) {
             self.procs = procs::count(&mut self.sys);
             self.procs_at = Some(now);
         }
         let procs = self.procs;
-        if self.top_n > 0 && due(self.top_at, now, TOP_REFRESH) {
-            self.top = procs::top_now(&mut self.sys, self.top_n);
-            self.top_at = Some(now);
-        }
         let [load1, load5, load15] = self.load.load();
         let mut sample = Sample {
             seq,
