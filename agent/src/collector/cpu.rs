@@ -129,7 +129,7 @@ impl CpuTimes {
     pub fn update(&mut self) -> Option<CpuReading> {
         if !self.opened {
             self.opened = true;
-            self.file = ProcFile::try_open("/proc/stat");
+            self.file = ProcFile::try_open_one_record("/proc/stat");
         }
         let file = self.file.as_mut()?;
         let Some(total) = file

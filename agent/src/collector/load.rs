@@ -15,8 +15,8 @@ pub struct LoadReader {
 impl LoadReader {
     pub fn new() -> Self {
         Self {
-            loadavg: ProcFile::try_open("/proc/loadavg"),
-            uptime: ProcFile::try_open("/proc/uptime"),
+            loadavg: ProcFile::try_open_one_record("/proc/loadavg"),
+            uptime: ProcFile::try_open_one_record("/proc/uptime"),
         }
     }
 

@@ -90,7 +90,7 @@ impl Collector {
             networks: Networks::new().map_err(err)?,
             components: Components::new_with_refreshed_list().map_err(err)?,
             cpu_times: cpu::CpuTimes::default(),
-            meminfo: procfs::ProcFile::try_open("/proc/meminfo"),
+            meminfo: procfs::ProcFile::try_open_one_record("/proc/meminfo"),
             load: load::LoadReader::new(),
             net_dev: procfs::ProcFile::try_open("/proc/net/dev"),
             disk_stats: disk::DiskStats::new(),

@@ -1,6 +1,7 @@
 //! Kernel text files (`/proc/stat`, `/proc/meminfo`, …) kept open for the life of the
 //! process and re-read from offset 0 every sample: one `pread` per file instead of
-//! open, stat, read and close, into a buffer that is reused.
+//! open, stat, read and close (and no second `pread` to find the end of a one-record
+//! file), into a buffer that is reused.
 //!
 //! Reading a `/proc` file from offset 0 makes the kernel generate it afresh, so a kept
 //! handle sees current values exactly like a new one.
@@ -15,6 +16,9 @@ pub struct ProcFile {
     /// Always fully initialised; only `buf[..len]` holds the last read.
     buf: Vec<u8>,
     len: usize,
+    /// The kernel formats the file as one record, so a read that does not fill the
+    /// buffer has all of it and no read at the end is needed to see the end.
+    one_record: bool,
 }
 
 impl ProcFile {
@@ -24,12 +28,24 @@ impl ProcFile {
             file: File::open(path)?,
             buf: vec![0; 4096],
             len: 0,
+            one_record: false,
         })
     }
 
     /// Opens `path`, or `None` where the OS does not have it.
     pub fn try_open(path: &str) -> Option<Self> {
         Self::open(path).ok()
+    }
+
+    /// Opens a file the kernel writes as one record (`/proc/stat`, `/proc/meminfo`,
+    /// `/proc/loadavg`, `/proc/uptime`: each made whole by one `show` call), or `None`
+    /// where the OS does not have it. Reading it takes one `pread`: a short read is the
+    /// whole file. Files of many records (`/proc/net/dev`, `/proc/diskstats`) may be
+    /// returned in pieces and are opened with [`ProcFile::try_open`].
+    pub fn try_open_one_record(path: &str) -> Option<Self> {
+        let mut f = Self::open(path).ok()?;
+        f.one_record = true;
+        Some(f)
     }
 
     /// Reads the whole file again and returns its text. The buffer grows to the
@@ -45,6 +61,9 @@ impl ProcFile {
                 break;
             }
             self.len += n;
+            if self.one_record && self.len < self.buf.len() {
+                break;
+            }
         }
         std::str::from_utf8(&self.buf[..self.len])
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
@@ -84,6 +103,28 @@ mod tests {
         assert_eq!(f.read().unwrap(), text);
         std::fs::write(&path, "short").unwrap();
         assert_eq!(f.read().unwrap(), "short");
+        let mut f = ProcFile::try_open_one_record(path.to_str().unwrap()).unwrap();
+        std::fs::write(&path, &text).unwrap();
+        assert_eq!(f.read().unwrap(), text);
+        assert_eq!(f.read().unwrap(), text);
+    }
+
+    /// One-record `/proc` files read whole in one go, like a fresh read of the file.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn reads_one_record_proc_files() {
+        for path in [
+            "/proc/stat",
+            "/proc/meminfo",
+            "/proc/loadavg",
+            "/proc/uptime",
+        ] {
+            let mut f = ProcFile::try_open_one_record(path).unwrap();
+            let kept = f.read().unwrap().to_owned();
+            let fresh = std::fs::read_to_string(path).unwrap();
+            assert_eq!(kept.lines().count(), fresh.lines().count(), "{path}");
+            assert!(kept.ends_with('\n'), "{path}");
+        }
     }
 
     /// `key: value` tables are looked up by exact key.

@@ -276,7 +276,6 @@ enum Event {
     RetryDue,
     Connected(Result<Box<Ws>, ConnectError>),
     Frame(Option<Result<Message, tokio_tungstenite::tungstenite::Error>>),
-    Stalled,
     Posted(PostResult),
     TryWs,
 }
@@ -402,6 +401,13 @@ impl Link {
     }
 
     async fn on_tick(&mut self) {
+        // A silent hub is noticed at the first tick past the stall timeout: the timeout is
+        // at least three intervals, and checking here costs no timer of its own.
+        if let Conn::Open(open) = &self.conn
+            && open.last_rx.elapsed() >= open.stall
+        {
+            self.lost("no frame from the hub for too long".into());
+        }
         let seq = self.buffer.take_seq();
         let mut sample = self.collector.sample(seq);
         let frame = sample_frame(&mut sample);
@@ -430,7 +436,6 @@ impl Link {
             Event::Frame(Some(Ok(msg))) => self.on_message(msg),
             Event::Frame(Some(Err(e))) => self.lost(format!("connection error: {e}")),
             Event::Frame(None) => self.lost("connection closed".into()),
-            Event::Stalled => self.lost("no frame from the hub for too long".into()),
             Event::Posted(p) => self.posted(p),
         }
     }
@@ -551,6 +556,7 @@ impl Link {
                             "the hub changed the sampling interval"
                         );
                         self.interval = wanted;
+                        open.stall = STALL_TIMEOUT.max(wanted * 3);
                         self.ticker = new_ticker(wanted);
                         // The first tick of a new interval fires at once; skip it.
                         self.ticker.reset();
@@ -686,13 +692,7 @@ async fn next_event(conn: &mut Conn) -> Event {
             Event::RetryDue
         }
         Conn::Connecting(fut) => Event::Connected(fut.await.map(Box::new)),
-        Conn::Open(open) => {
-            let stall = tokio::time::sleep_until(open.last_rx + open.stall);
-            tokio::select! {
-                msg = open.ws.next() => Event::Frame(msg),
-                () = stall => Event::Stalled,
-            }
-        }
+        Conn::Open(open) => Event::Frame(open.ws.next().await),
         Conn::Http {
             inflight: Some(fut),
             ..

@@ -132,9 +132,12 @@ pub async fn connect(
     );
 
     // The hub sends small frames (acks, config); anything large is a misbehaving peer.
+    // tungstenite zero-fills its whole read buffer before every read, so it is kept
+    // small (it grows for a larger frame).
     let config = WebSocketConfig::default()
         .max_message_size(Some(1 << 20))
         .max_frame_size(Some(1 << 20))
+        .read_buffer_size(4096)
         .write_buffer_size(0);
     let attempt = async {
         let tcp = TcpStream::connect((url.host(), url.port()))
