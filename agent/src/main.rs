@@ -110,12 +110,11 @@ fn main() -> ExitCode {
     let flags = match Flags::parse(std::env::args_os().skip(1)) {
         Ok(Command::Run(flags)) => flags,
         Ok(Command::Help) => {
-            print!("{HELP}");
-            return ExitCode::SUCCESS;
+            return print_out(HELP.trim_end(), ExitCode::SUCCESS);
         }
         Ok(Command::Version) => {
-            println!("lunasentri-agent {}", env!("CARGO_PKG_VERSION"));
-            return ExitCode::SUCCESS;
+            let version = concat!("lunasentri-agent ", env!("CARGO_PKG_VERSION"));
+            return print_out(version, ExitCode::SUCCESS);
         }
         Err(e) => {
             eprintln!("lunasentri-agent: {e}\nRun `lunasentri-agent --help` for the flags.");
@@ -145,10 +144,7 @@ fn main() -> ExitCode {
         if flags.once {
             return match lunasentri_agent::once(&config).await {
                 Ok(sample) => match serde_json::to_string_pretty(&sample) {
-                    Ok(text) => {
-                        println!("{text}");
-                        ExitCode::SUCCESS
-                    }
+                    Ok(text) => print_out(&text, ExitCode::SUCCESS),
                     Err(e) => fail(&e, 1),
                 },
                 Err(e) => fail(&e, e.exit_code()),
@@ -157,10 +153,12 @@ fn main() -> ExitCode {
         if flags.check {
             return match lunasentri_agent::check(&config).await {
                 Ok(report) => {
-                    for (ok, line) in &report.steps {
-                        println!("{} {line}", if *ok { "ok  " } else { "FAIL" });
-                    }
-                    ExitCode::from(report.exit_code)
+                    let lines: Vec<String> = report
+                        .steps
+                        .iter()
+                        .map(|(ok, line)| format!("{} {line}", if *ok { "ok  " } else { "FAIL" }))
+                        .collect();
+                    print_out(&lines.join("\n"), ExitCode::from(report.exit_code))
                 }
                 Err(e) => fail(&e, e.exit_code()),
             };
@@ -170,6 +168,17 @@ fn main() -> ExitCode {
             Err(e) => fail(&e, e.exit_code()),
         }
     })
+}
+
+/// Writes `text` and a newline to stdout and returns `code`; a closed or broken stdout
+/// (`lunasentri-agent --once | head`) is reported and exits 1 instead of panicking.
+fn print_out(text: &str, code: ExitCode) -> ExitCode {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Ok(()) => code,
+        Err(e) => fail(&format!("cannot write to standard output: {e}"), 1),
+    }
 }
 
 fn fail(e: &dyn std::fmt::Display, code: u8) -> ExitCode {
