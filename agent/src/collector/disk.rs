@@ -69,20 +69,45 @@ pub struct DiskReading {
     pub write_bps: f64,
 }
 
-/// Where I/O counters come from on Linux: the open `/proc/diskstats`, read once per
-/// sample for every device, and the name each mounted device has in it.
+/// Where I/O counters come from on Linux: each mounted device's own
+/// `/sys/class/block/NAME/stat`, kept open (one short read per device per sample, where
+/// `/proc/diskstats` would make the kernel format every block device, loop devices
+/// included), or the open `/proc/diskstats` for a device without one.
 #[derive(Debug)]
 pub struct DiskStats {
     file: Option<ProcFile>,
-    /// Device as mounted (`/dev/mapper/vg-root`) → name in diskstats (`dm-0`).
-    names: HashMap<String, String>,
+    /// Device as mounted (`/dev/mapper/vg-root`) → where its counters are read.
+    devices: HashMap<String, Counters>,
+}
+
+/// The source of one device's I/O counters.
+#[derive(Debug)]
+enum Counters {
+    /// `/sys/class/block/NAME/stat`.
+    Sysfs(ProcFile),
+    /// The line of `/proc/diskstats` with this name (`dm-0`).
+    Diskstats(String),
+}
+
+impl Counters {
+    /// Finds the counters of a mounted device.
+    fn open(device: &OsStr) -> Self {
+        let name = diskstats_name(device);
+        if name.is_empty() || name.contains('/') {
+            return Counters::Diskstats(name);
+        }
+        match ProcFile::try_open_one_record(&format!("/sys/class/block/{name}/stat")) {
+            Some(f) => Counters::Sysfs(f),
+            None => Counters::Diskstats(name),
+        }
+    }
 }
 
 impl DiskStats {
     pub fn new() -> Self {
         Self {
             file: ProcFile::try_open("/proc/diskstats"),
-            names: HashMap::new(),
+            devices: HashMap::new(),
         }
     }
 }
@@ -96,8 +121,8 @@ impl Default for DiskStats {
 /// Reads filesystems; `rates` keeps the I/O counters of each device between samples.
 /// With `rescan` the mount table is read again (new and removed mounts); otherwise only
 /// the known filesystems' space and I/O counters are refreshed. Space comes from
-/// sysinfo (`statvfs`); I/O counters from `/proc/diskstats` where it exists, otherwise
-/// from sysinfo.
+/// sysinfo (`statvfs`); I/O counters from sysfs or `/proc/diskstats` on Linux (see
+/// [`DiskStats`]), otherwise from sysinfo.
 pub fn read(
     disks: &mut Disks,
     stats: &mut DiskStats,
@@ -105,37 +130,52 @@ pub fn read(
     now: Instant,
     rescan: bool,
 ) -> DiskReading {
-    let DiskStats { file, names } = stats;
+    let DiskStats { file, devices } = stats;
+    let linux = file.is_some();
     let mut kind = DiskRefreshKind::nothing().with_storage();
-    if file.is_none() {
+    if !linux {
         kind = kind.with_io_usage();
     }
     if rescan {
         disks.refresh_specifics(true, kind);
-        names.clear();
+        devices.clear();
     } else {
         for d in disks.iter_mut() {
             d.refresh_specifics(kind);
         }
     }
-    let diskstats = match file.as_mut().map(ProcFile::read) {
-        Some(Ok(text)) => Some(text),
-        Some(Err(_)) => {
-            *file = None;
-            None
+    let keep = |d: &sysinfo::Disk| {
+        d.total_space() > 0 && !is_virtual_fs(&d.file_system().to_string_lossy())
+    };
+    if linux {
+        for d in disks.iter().filter(|d| keep(d)) {
+            let device = d.name().to_string_lossy();
+            if !devices.contains_key(device.as_ref()) {
+                devices.insert(device.into_owned(), Counters::open(d.name()));
+            }
         }
-        None => None,
+    }
+    // `/proc/diskstats` is read only for devices without counters of their own in sysfs.
+    let diskstats = match file.as_mut() {
+        Some(f)
+            if devices
+                .values()
+                .any(|c| matches!(c, Counters::Diskstats(_))) =>
+        {
+            f.read().ok()
+        }
+        _ => None,
     };
 
     // Device name -> index into `out`, to keep one mount per device.
     let mut by_device: HashMap<String, usize> = HashMap::new();
     let mut out: Vec<(String, DiskSample, [u64; 2])> = Vec::new();
     for d in disks.iter() {
-        let fs = d.file_system().to_string_lossy();
-        let total = d.total_space();
-        if total == 0 || is_virtual_fs(&fs) {
+        if !keep(d) {
             continue;
         }
+        let fs = d.file_system().to_string_lossy();
+        let total = d.total_space();
         let device = d.name().to_string_lossy().into_owned();
         let mount = d.mount_point().to_string_lossy().into_owned();
         let usage = d.usage();
@@ -147,14 +187,17 @@ pub fn read(
             read_bps: 0.0,
             write_bps: 0.0,
         };
-        let counters = match diskstats {
-            Some(text) => {
-                if !names.contains_key(&device) {
-                    names.insert(device.clone(), diskstats_name(d.name()));
+        let counters = if linux {
+            match devices.get_mut(&device) {
+                Some(Counters::Sysfs(f)) => f.read().ok().and_then(sysfs_counters),
+                Some(Counters::Diskstats(name)) => {
+                    diskstats.and_then(|text| diskstats_counters(text, name))
                 }
-                diskstats_counters(text, &names[&device]).unwrap_or_default()
+                None => None,
             }
-            None => [usage.total_read_bytes, usage.total_written_bytes],
+            .unwrap_or_default()
+        } else {
+            [usage.total_read_bytes, usage.total_written_bytes]
         };
         match by_device.get(&device) {
             Some(&i) if out[i].1.mount.len() <= row.mount.len() => {}
@@ -206,6 +249,16 @@ pub fn diskstats_counters(text: &str, name: &str) -> Option<[u64; 2]> {
     })
 }
 
+/// Bytes read and written since boot, from a device's `/sys/class/block/NAME/stat`
+/// (`reads merged sectors_read ms writes merged sectors_written …`: the fields of its
+/// `/proc/diskstats` line after the name, sectors of 512 bytes).
+pub fn sysfs_counters(text: &str) -> Option<[u64; 2]> {
+    let mut f = text.split_whitespace();
+    let read: u64 = f.nth(2)?.parse().ok()?;
+    let written: u64 = f.nth(3)?.parse().ok()?;
+    Some([read.saturating_mul(512), written.saturating_mul(512)])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +278,40 @@ mod tests {
         );
         assert_eq!(diskstats_counters(text, "sdb"), None);
         assert_eq!(diskstats_name(OsStr::new("/dev/sda1")), "sda1");
+    }
+
+    /// A device's sysfs counters are its diskstats fields, in bytes.
+    #[test]
+    fn parses_sysfs_stat() {
+        let text = "     100        0     2000       10       50        0     4000       20 \
+                    0       30       30        0        0        0        0        0        0\n";
+        assert_eq!(sysfs_counters(text), Some([2000 * 512, 4000 * 512]));
+        assert_eq!(sysfs_counters("1 2 3"), None);
+    }
+
+    /// On this machine, a block device's sysfs counters match its `/proc/diskstats` line.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn sysfs_matches_diskstats() {
+        let diskstats = std::fs::read_to_string("/proc/diskstats").unwrap();
+        let Some(name) = diskstats
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(2))
+            .find(|n| std::path::Path::new(&format!("/sys/class/block/{n}/stat")).exists())
+        else {
+            return;
+        };
+        let Counters::Sysfs(mut f) = Counters::open(OsStr::new(&format!("/dev/{name}"))) else {
+            panic!("no sysfs counters for {name}");
+        };
+        let from_sysfs = sysfs_counters(f.read().unwrap()).unwrap();
+        let diskstats = std::fs::read_to_string("/proc/diskstats").unwrap();
+        let from_diskstats = diskstats_counters(&diskstats, name).unwrap();
+        // Both are read moments apart on a live system: allow for I/O in between.
+        for i in 0..2 {
+            assert!(from_diskstats[i] >= from_sysfs[i], "{name}");
+            assert!(from_diskstats[i] - from_sysfs[i] < 1 << 30, "{name}");
+        }
     }
 
     /// Pseudo and memory filesystems are filtered, real ones are kept.

@@ -541,7 +541,10 @@ impl Link {
         };
         open.last_rx = Instant::now();
         match msg {
-            Message::Text(text) => match serde_json::from_str::<HubFrame>(&text) {
+            Message::Text(text) => match quick_ack(&text)
+                .map(|seq| Ok(HubFrame::Ack { seq }))
+                .unwrap_or_else(|| serde_json::from_str::<HubFrame>(&text))
+            {
                 Ok(HubFrame::Ack { seq }) => {
                     open.acked_once = true;
                     self.buffer.ack(seq);
@@ -708,6 +711,19 @@ fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
 }
 
+/// The `seq` of an ack written exactly as the hub writes it, `{"type":"ack","seq":N}`:
+/// the frame that arrives after every sample, read without the general frame parser
+/// (which buffers an internally tagged enum). Anything else is left to that parser.
+fn quick_ack(text: &str) -> Option<u64> {
+    let digits = text
+        .strip_prefix(r#"{"type":"ack","seq":"#)?
+        .strip_suffix('}')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
 /// Serialises a `sample` frame, shedding detail rows if it would exceed the hub's frame
 /// limit (the scalars always fit).
 pub fn sample_frame(sample: &mut Sample) -> String {
@@ -774,6 +790,27 @@ mod tests {
             serde_json::from_str::<AgentFrame>(&text).unwrap(),
             AgentFrame::Sample(s)
         );
+    }
+
+    /// Acks as the hub writes them take the short path, with the seq the schema's
+    /// parser reads; anything else is left to that parser.
+    #[test]
+    fn quick_ack_agrees_with_the_schema() {
+        for seq in [0, 1, 1_795_917_043_123, u64::MAX] {
+            let text = serde_json::to_string(&HubFrame::Ack { seq }).unwrap();
+            assert_eq!(quick_ack(&text), Some(seq), "{text}");
+        }
+        for text in [
+            r#"{"type":"ack","seq":-1}"#,
+            r#"{"type":"ack","seq":1.5}"#,
+            r#"{"type":"ack","seq":}"#,
+            r#"{"type":"ack","seq":18446744073709551616}"#,
+            r#"{"type":"ack","seq":1,"x":2}"#,
+            r#"{"seq":1,"type":"ack"}"#,
+            r#"{"type":"config","interval_ms":1000}"#,
+        ] {
+            assert_eq!(quick_ack(text), None, "{text}");
+        }
     }
 
     /// An oversized sample sheds detail rows to fit the hub's frame limit.
