@@ -30,6 +30,6 @@ fn main() {
         let script = Path::new(&env::var("CARGO_MANIFEST_DIR").unwrap_or_default())
             .join("no-unwind-tables.ld");
         println!("cargo:rustc-link-arg-bins=-Wl,--no-eh-frame-hdr");
-        println!("cargo:rustc-link-arg-bins={}", script.display());
+        println!("cargo:rustc-link-arg-bins=-Wl,-T,{}", script.display());
     }
 }
