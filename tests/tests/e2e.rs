@@ -5,9 +5,12 @@
 //! agent's own integration tests (`agent/tests/agent/cli.rs`).
 //!
 //! - [`failover`]: two hub binaries on one PostgreSQL database, the agent moving between them.
+//! - [`tls`]: the agent streaming to a hub that serves only TLS.
 
 #[path = "e2e/failover.rs"]
 mod failover;
+#[path = "e2e/tls.rs"]
+mod tls;
 
 use std::time::{Duration, Instant};
 
