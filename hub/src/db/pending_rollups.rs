@@ -335,10 +335,9 @@ mod tests {
         crate::on_backend!(c, c => rp::table.count().get_result(c)).unwrap()
     }
 
-    /// Held additions, written when due and at shutdown, give the same tiers as writing
-    /// every flush (random, replayed, late and out-of-order samples), and leave no
-    /// marker behind.
-    fn matches_brute_force_after_clean_stop(url: &str) {
+    /// The brute-force comparison with the writer's flushes 7 s apart and additions held
+    /// for 30 s; `finish` ends the run (a clean stop or a crash) before the comparison.
+    fn held_run(url: &str, finish: impl FnOnce(&mut DbConn, &mut PendingRollups, i64)) {
         let (pool, _) = crate::db::connect(url, 1).unwrap();
         let mut c = pool.get().unwrap();
         let p = RefCell::new(PendingRollups::new(30_000));
@@ -349,35 +348,30 @@ mod tests {
                 now.set(now.get() + 7_000);
                 flush(c, &mut p.borrow_mut(), rows, now.get(), false);
             },
-            |c| {
-                assert!(markers(c) > 0, "additions were held between flushes");
-                flush(c, &mut p.borrow_mut(), &[], now.get(), true);
-                assert!(p.borrow().is_empty());
-                assert_eq!(markers(c), 0, "a clean stop leaves no marker");
-            },
+            |c| finish(c, &mut p.borrow_mut(), now.get()),
         );
+    }
+
+    /// Held additions, written when due and at shutdown, give the same tiers as writing
+    /// every flush (random, replayed, late and out-of-order samples), and leave no
+    /// marker behind.
+    fn matches_brute_force_after_clean_stop(url: &str) {
+        held_run(url, |c, p, now| {
+            assert!(markers(c) > 0, "additions were held between flushes");
+            flush(c, p, &[], now, true);
+            assert!(p.is_empty());
+            assert_eq!(markers(c), 0, "a clean stop leaves no marker");
+        });
     }
 
     /// After a crash (held additions lost), recovery rebuilds exactly the buckets they
     /// belonged to.
     fn matches_brute_force_after_crash(url: &str) {
-        let (pool, _) = crate::db::connect(url, 1).unwrap();
-        let mut c = pool.get().unwrap();
-        let p = RefCell::new(PendingRollups::new(30_000));
-        let now = Cell::new(1_800_000_000_000i64);
-        rollups_match_brute_force_with(
-            &mut c,
-            |c, rows| {
-                now.set(now.get() + 7_000);
-                flush(c, &mut p.borrow_mut(), rows, now.get(), false);
-            },
-            |c| {
-                assert!(!p.borrow().is_empty(), "the crash loses held additions");
-                let rebuilt = recover(c).unwrap();
-                assert!(rebuilt > 0);
-                assert_eq!(markers(c), 0);
-            },
-        );
+        held_run(url, |c, p, _| {
+            assert!(!p.is_empty(), "the crash loses held additions");
+            assert!(recover(c).unwrap() > 0);
+            assert_eq!(markers(c), 0);
+        });
     }
 
     #[test]
