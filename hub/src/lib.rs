@@ -191,6 +191,7 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
         hooks.clock.clone(),
         RETENTION_FIRST,
         RETENTION_EVERY,
+        metrics.clone(),
     );
     let alerts = {
         let mut conn = pool.get().context("database connection")?;

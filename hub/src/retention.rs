@@ -6,7 +6,8 @@
 //! so the writer and readers never wait long for it. On SQLite it then returns the freed
 //! pages to the file system with `PRAGMA incremental_vacuum` (new databases are created
 //! with `auto_vacuum = INCREMENTAL`); on PostgreSQL the batched deletes leave dead rows
-//! to autovacuum, which reuses their space for new rows.
+//! to autovacuum, which reuses their space for new rows. Progress is exported at
+//! `/metrics` (`lunasentri_retention_*`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,6 +23,7 @@ use lunasentri_schema::api::RetentionSettings;
 use crate::clock::Clock;
 use crate::db::rollups::Tier;
 use crate::db::{DbConn, Pool, machines, settings};
+use crate::telemetry::{HubMetrics, TierLabel};
 
 /// Longest retention accepted for any tier (100 years).
 const MAX_KEEP: Duration = Duration::from_secs(100 * 365 * 86_400);
@@ -156,16 +158,35 @@ impl Deleted {
     }
 }
 
+/// Sets `lunasentri_retention_running` for as long as it lives.
+struct Running<'a>(&'a HubMetrics);
+
+impl<'a> Running<'a> {
+    fn new(metrics: &'a HubMetrics) -> Self {
+        metrics.retention_running.set(1);
+        Self(metrics)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.retention_running.set(0);
+    }
+}
+
 /// Deletes, in every tier, the rows older than `now_ms` minus that tier's retention,
 /// in statements of at most `opts.batch` rows, each on a connection taken from the pool
-/// for that statement only. Stops early when `stop` is set.
+/// for that statement only, counting them in `metrics` as it goes. Stops early when
+/// `stop` is set.
 pub fn pass(
     pool: &Pool,
     now_ms: i64,
     keep: &Retention,
     opts: &PassOptions,
     stop: &AtomicBool,
+    metrics: &HubMetrics,
 ) -> QueryResult<Deleted> {
+    let _running = Running::new(metrics);
     let get = || {
         pool.get()
             .map_err(|e| diesel::result::Error::QueryBuilderError(e.to_string().into()))
@@ -177,6 +198,9 @@ pub fn pass(
         let t = tier.table();
         let c = tier.ts_column();
         let b = opts.batch.max(1);
+        let counter = metrics
+            .retention_deleted_rows
+            .get_or_create(&TierLabel { tier: tier.name() });
         for &id in &ids {
             loop {
                 if stop.load(Ordering::Relaxed) {
@@ -191,6 +215,7 @@ pub fn pass(
                     b - 1
                 );
                 let n = diesel::sql_query(sql).execute(&mut *get()?)? as u64;
+                counter.inc_by(n);
                 match tier {
                     Tier::Raw => deleted.raw += n,
                     Tier::Minute => deleted.minute += n,
@@ -206,13 +231,18 @@ pub fn pass(
         }
     }
     if deleted.total() > 0 {
-        reclaim(pool, opts, stop)?;
+        reclaim(pool, opts, stop, metrics)?;
     }
     Ok(deleted)
 }
 
 /// SQLite: hands free pages back to the file system a slice at a time.
-fn reclaim(pool: &Pool, opts: &PassOptions, stop: &AtomicBool) -> QueryResult<()> {
+fn reclaim(
+    pool: &Pool,
+    opts: &PassOptions,
+    stop: &AtomicBool,
+    metrics: &HubMetrics,
+) -> QueryResult<()> {
     let Ok(mut conn) = pool.get() else {
         return Ok(());
     };
@@ -227,6 +257,7 @@ fn reclaim(pool: &Pool, opts: &PassOptions, stop: &AtomicBool) -> QueryResult<()
             // auto_vacuum is off (a file from before it was enabled): nothing to do.
             return Ok(());
         }
+        metrics.retention_vacuumed_pages.inc_by((free - now) as u64);
         free = now;
         std::thread::sleep(opts.pause);
     }
@@ -263,6 +294,7 @@ impl RetentionTask {
         clock: Clock,
         first: Duration,
         every: Duration,
+        metrics: Arc<HubMetrics>,
     ) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let (wake, rx) = std::sync::mpsc::channel::<()>();
@@ -279,7 +311,8 @@ impl RetentionTask {
                         Err(_) => continue,
                     };
                     let started = std::time::Instant::now();
-                    match pass(&pool, clock.now_ms(), &keep, &PassOptions::default(), &flag) {
+                    let opts = PassOptions::default();
+                    match pass(&pool, clock.now_ms(), &keep, &opts, &flag, &metrics) {
                         Ok(d) if d.total() > 0 => tracing::info!(
                             raw = d.raw,
                             minute = d.minute,
@@ -350,7 +383,7 @@ mod tests {
     }
 
     /// With time under the test's control, each pass deletes exactly the rows older than
-    /// each tier's retention (in small batches), and nothing else.
+    /// each tier's retention (in small batches), and nothing else; `/metrics` counts them.
     fn deletes_exactly_what_expired(url: &str) {
         let (pool, _) = crate::db::connect(url, 2).unwrap();
         let mut c = pool.get().unwrap();
@@ -381,6 +414,7 @@ mod tests {
         };
         let now = start + 10 * H;
         let stop = AtomicBool::new(false);
+        let metrics = HubMetrics::default();
         let expected = |tier: Tier| -> u64 {
             let cutoff = now - keep.keep_ms(tier);
             let per_machine = (0..120)
@@ -396,7 +430,19 @@ mod tests {
             hour: expected(Tier::Hour),
         };
         assert!(want.raw > 7 && want.minute > 0 && want.hour > 0);
-        assert_eq!(pass(&pool, now, &keep, &opts, &stop).unwrap(), want);
+        assert_eq!(
+            pass(&pool, now, &keep, &opts, &stop, &metrics).unwrap(),
+            want
+        );
+        // `/metrics` counts the same rows, and no pass is running any more.
+        for tier in Tier::ALL {
+            let counted = metrics
+                .retention_deleted_rows
+                .get_or_create(&TierLabel { tier: tier.name() })
+                .get();
+            assert_eq!(counted, want_for(tier, &want), "{tier:?} counter");
+        }
+        assert_eq!(metrics.retention_running.get(), 0);
         let mut c = pool.get().unwrap();
         for &id in &ids {
             for tier in Tier::ALL {
@@ -428,7 +474,7 @@ mod tests {
         drop(c);
         // A second pass at the same instant finds nothing more.
         assert_eq!(
-            pass(&pool, now, &keep, &opts, &stop).unwrap(),
+            pass(&pool, now, &keep, &opts, &stop, &metrics).unwrap(),
             Deleted::default()
         );
     }
@@ -455,7 +501,8 @@ mod tests {
         }
     }
 
-    /// A new SQLite file uses incremental auto-vacuum, so a pass returns freed pages.
+    /// A new SQLite file uses incremental auto-vacuum, so a pass returns freed pages (and
+    /// counts them).
     #[test]
     fn sqlite_reclaims_space() {
         let db = TestDb::sqlite();
@@ -484,6 +531,7 @@ mod tests {
             .collect();
         c.transaction(|c| insert_samples(c, &rows)).unwrap();
         drop(c);
+        let metrics = HubMetrics::default();
         let keep = Retention {
             raw: Duration::from_secs(3600),
             minute: Duration::from_secs(3600),
@@ -495,9 +543,11 @@ mod tests {
             &keep,
             &PassOptions::default(),
             &AtomicBool::new(false),
+            &metrics,
         )
         .unwrap();
         assert_eq!(d.raw, 5000);
         assert_eq!(free_pages(&mut pool.get().unwrap()).unwrap(), 0);
+        assert!(metrics.retention_vacuumed_pages.get() > 0);
     }
 }

@@ -22,6 +22,12 @@ pub struct OutcomeLabel {
     pub outcome: &'static str,
 }
 
+/// Label of `lunasentri_retention_deleted_rows_total`: `raw`, `1m` or `1h`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+pub struct TierLabel {
+    pub tier: &'static str,
+}
+
 /// Every counter, gauge and histogram the hub exports.
 pub struct HubMetrics {
     registry: Registry,
@@ -45,6 +51,9 @@ pub struct HubMetrics {
     pub cluster_published: Counter,
     pub cluster_received: Counter,
     pub cluster_publish_dropped: Counter,
+    pub retention_running: Gauge,
+    pub retention_deleted_rows: Family<TierLabel, Counter>,
+    pub retention_vacuumed_pages: Counter,
 }
 
 impl std::fmt::Debug for HubMetrics {
@@ -77,6 +86,9 @@ impl Default for HubMetrics {
             cluster_published: Counter::default(),
             cluster_received: Counter::default(),
             cluster_publish_dropped: Counter::default(),
+            retention_running: Gauge::default(),
+            retention_deleted_rows: Family::default(),
+            retention_vacuumed_pages: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -174,6 +186,21 @@ impl Default for HubMetrics {
             "cluster_publish_dropped",
             "Messages not published because the NATS queue was full or the client failed",
             m.cluster_publish_dropped.clone(),
+        );
+        registry.register(
+            "retention_running",
+            "1 while a retention pass deletes expired history or returns its space",
+            m.retention_running.clone(),
+        );
+        registry.register(
+            "retention_deleted_rows",
+            "Expired history rows deleted by retention, by tier (raw, 1m, 1h)",
+            m.retention_deleted_rows.clone(),
+        );
+        registry.register(
+            "retention_vacuumed_pages",
+            "SQLite pages retention returned to the file system (incremental vacuum)",
+            m.retention_vacuumed_pages.clone(),
         );
         Self { registry, ..m }
     }
