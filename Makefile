@@ -8,7 +8,7 @@ FRONTEND := frontend
 HUB      := target/debug/lunasentri-hub
 AGENT    := target/debug/lunasentri-agent
 
-.PHONY: run test build ui ui-deps test-deps rust-test lint frontend-test e2e compose-check openapi bench bench-agent bench-alerts bench-pg-volume clean-data help
+.PHONY: run test build ui ui-deps test-deps rust-test lint frontend-test e2e compose-check openapi bench bench-agent bench-alerts bench-pg-volume bench-retention clean-data help
 
 help:
 	@echo "make run      build and start the hub with the dashboard and this host as a machine"
@@ -17,6 +17,7 @@ help:
 	@echo "make bench-agent   agent footprint next to node_exporter and collectd"
 	@echo "make bench-alerts  what alert rules cost the hub -> docs/benchmarks.md"
 	@echo "make bench-pg-volume  PostgreSQL raw table at volume: B-tree vs BRIN, expiry cost"
+	@echo "make bench-retention  live latency while retention deletes a day of history -> docs/benchmarks.md"
 	@echo "make openapi  regenerate docs/api/openapi.json and the dashboard's types"
 
 ## The product ---------------------------------------------------------------------
@@ -78,6 +79,9 @@ bench-alerts:
 
 bench-pg-volume:
 	scripts/bench-pg-volume.sh
+
+bench-retention:
+	scripts/bench-retention.sh
 
 clean-data:
 	rm -rf data
