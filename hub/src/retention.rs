@@ -1,19 +1,23 @@
 //! Retention: how long each history tier is kept, and the background task that deletes
 //! what has expired.
 //!
-//! The task runs on its own thread with pooled connections and deletes in short
-//! statements of at most [`PassOptions::batch`] rows per machine, pausing between them,
-//! so the writer and readers never wait long for it. On SQLite it then returns the freed
-//! pages to the file system with `PRAGMA incremental_vacuum` (new databases are created
-//! with `auto_vacuum = INCREMENTAL`); on PostgreSQL the batched deletes leave dead rows
-//! to autovacuum, which reuses their space for new rows. Progress is exported at
-//! `/metrics` (`lunasentri_retention_*`).
+//! The task runs on its own thread with pooled connections and deletes per machine in
+//! short statements, each sized to take about [`PassOptions::step`] (at most
+//! [`PassOptions::batch`] rows) and each followed by a pause at least as long as it took:
+//! the writer never waits long for the database, and retention holds SQLite's write lock
+//! (and uses a core) at most half the time, however much has expired. On SQLite it then
+//! returns free pages to the file system with `PRAGMA incremental_vacuum` (new databases
+//! are created with `auto_vacuum = INCREMENTAL`) in steps of the same length, for at most
+//! [`PassOptions::vacuum_budget`] per pass: after a large deletion the file shrinks over
+//! several passes, and new rows reuse the free pages meanwhile. On PostgreSQL the batched
+//! deletes leave dead rows to autovacuum, which reuses their space for new rows. Progress
+//! is exported at `/metrics` (`lunasentri_retention_*`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::RecvTimeoutError;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::QueryResult;
 use diesel::RunQueryDsl;
@@ -29,8 +33,14 @@ use crate::telemetry::{HubMetrics, TierLabel};
 const MAX_KEEP: Duration = Duration::from_secs(100 * 365 * 86_400);
 /// Shortest retention accepted for any tier.
 const MIN_KEEP: Duration = Duration::from_secs(3600);
-/// Pages returned to the file system per `incremental_vacuum` statement.
-const VACUUM_PAGES: u32 = 2000;
+/// Rows of the first DELETE statement of each tier in a pass; later ones are sized from
+/// how long the previous one took.
+const DELETE_FIRST_ROWS: i64 = 500;
+/// Most pages returned to the file system per `incremental_vacuum` statement.
+const VACUUM_PAGES: i64 = 2000;
+/// Pages of the first `incremental_vacuum` statement of a pass; later ones are sized
+/// from how long it took.
+const VACUUM_FIRST_PAGES: i64 = 100;
 
 /// How long each tier is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,22 +136,49 @@ pub fn store(conn: &mut DbConn, r: Retention) -> QueryResult<()> {
     settings::put(conn, KEY, &json)
 }
 
-/// Batch size and pause of a retention pass.
+/// Statement sizes and pauses of a retention pass.
 #[derive(Debug, Clone)]
 pub struct PassOptions {
     /// Most rows one DELETE statement removes.
     pub batch: i64,
-    /// Pause after each statement, leaving the database to ingestion and queries.
+    /// How long one statement should hold the database: DELETE batches and vacuum steps
+    /// are resized towards it from how long the previous one took.
+    pub step: Duration,
+    /// Shortest pause after each statement; the pause is never shorter than the
+    /// statement took, leaving the database to ingestion and queries at least half the
+    /// time.
     pub pause: Duration,
+    /// Longest time one pass spends returning free pages to the file system.
+    pub vacuum_budget: Duration,
 }
 
 impl Default for PassOptions {
     fn default() -> Self {
         Self {
             batch: 5000,
+            step: Duration::from_millis(50),
             pause: Duration::from_millis(20),
+            vacuum_budget: Duration::from_secs(60),
         }
     }
+}
+
+impl PassOptions {
+    /// Sleeps after a statement that took `took`.
+    fn rest(&self, took: Duration) {
+        let pause = self.pause.max(took);
+        if !pause.is_zero() {
+            std::thread::sleep(pause);
+        }
+    }
+}
+
+/// Size of the next statement: `size` scaled by how far `took` was from `step`, at least
+/// 1 and at most `max`, and at most twice `size` (one fast statement is no proof).
+fn next_size(size: i64, took: Duration, step: Duration, max: i64) -> i64 {
+    let took = took.as_secs_f64().max(1e-6);
+    let scaled = (size as f64 * step.as_secs_f64() / took) as i64;
+    scaled.clamp(1, size.saturating_mul(2).clamp(1, max.max(1)))
 }
 
 /// Rows deleted by one pass, per tier.
@@ -175,8 +212,9 @@ impl Drop for Running<'_> {
 }
 
 /// Deletes, in every tier, the rows older than `now_ms` minus that tier's retention,
-/// in statements of at most `opts.batch` rows, each on a connection taken from the pool
-/// for that statement only, counting them in `metrics` as it goes. Stops early when
+/// in statements of at most `opts.batch` rows sized to take about `opts.step`, each on a
+/// connection taken from the pool for that statement only, counting them in `metrics`
+/// as it goes; then returns free pages to the file system (SQLite). Stops early when
 /// `stop` is set.
 pub fn pass(
     pool: &Pool,
@@ -197,7 +235,9 @@ pub fn pass(
         let cutoff = now_ms.saturating_sub(keep.keep_ms(tier));
         let t = tier.table();
         let c = tier.ts_column();
-        let b = opts.batch.max(1);
+        let max = opts.batch.max(1);
+        // Resized after every full statement, carried from machine to machine.
+        let mut b = DELETE_FIRST_ROWS.min(max);
         let counter = metrics
             .retention_deleted_rows
             .get_or_create(&TierLabel { tier: tier.name() });
@@ -214,29 +254,35 @@ pub fn pass(
                      ORDER BY {c} LIMIT 1 OFFSET {}), {cutoff})",
                     b - 1
                 );
-                let n = diesel::sql_query(sql).execute(&mut *get()?)? as u64;
+                let mut conn = get()?;
+                let began = Instant::now();
+                let n = diesel::sql_query(sql).execute(&mut *conn)? as u64;
+                let took = began.elapsed();
+                drop(conn);
                 counter.inc_by(n);
                 match tier {
                     Tier::Raw => deleted.raw += n,
                     Tier::Minute => deleted.minute += n,
                     Tier::Hour => deleted.hour += n,
                 }
-                if n > 0 && !opts.pause.is_zero() {
-                    std::thread::sleep(opts.pause);
-                }
                 if (n as i64) < b {
+                    if n > 0 {
+                        opts.rest(took);
+                    }
                     break;
                 }
+                opts.rest(took);
+                b = next_size(b, took, opts.step, max);
             }
         }
     }
-    if deleted.total() > 0 {
-        reclaim(pool, opts, stop, metrics)?;
-    }
+    reclaim(pool, opts, stop, metrics)?;
     Ok(deleted)
 }
 
-/// SQLite: hands free pages back to the file system a slice at a time.
+/// SQLite: hands free pages back to the file system a slice at a time, for at most
+/// `opts.vacuum_budget`. Each page costs more the longer the free list is, so after a
+/// large deletion this takes several passes.
 fn reclaim(
     pool: &Pool,
     opts: &PassOptions,
@@ -249,18 +295,24 @@ fn reclaim(
     if !matches!(&*conn, DbConn::Sqlite(_)) {
         return Ok(());
     }
+    let started = Instant::now();
     let mut free = free_pages(&mut conn)?;
-    while free > 0 && !stop.load(Ordering::Relaxed) {
-        conn.batch_execute(&format!("PRAGMA incremental_vacuum({VACUUM_PAGES})"))?;
+    let mut pages = VACUUM_FIRST_PAGES.min(VACUUM_PAGES);
+    while free > 0 && !stop.load(Ordering::Relaxed) && started.elapsed() < opts.vacuum_budget {
+        let began = Instant::now();
+        conn.batch_execute(&format!("PRAGMA incremental_vacuum({pages})"))?;
+        let took = began.elapsed();
         let now = free_pages(&mut conn)?;
         if now >= free {
             // auto_vacuum is off (a file from before it was enabled): nothing to do.
-            return Ok(());
+            break;
         }
         metrics.retention_vacuumed_pages.inc_by((free - now) as u64);
         free = now;
-        std::thread::sleep(opts.pause);
+        opts.rest(took);
+        pages = next_size(pages, took, opts.step, VACUUM_PAGES);
     }
+    metrics.retention_free_pages.set(free);
     Ok(())
 }
 
@@ -310,7 +362,7 @@ impl RetentionTask {
                         Ok(mut c) => current(&mut c, defaults).unwrap_or(defaults),
                         Err(_) => continue,
                     };
-                    let started = std::time::Instant::now();
+                    let started = Instant::now();
                     let opts = PassOptions::default();
                     match pass(&pool, clock.now_ms(), &keep, &opts, &flag, &metrics) {
                         Ok(d) if d.total() > 0 => tracing::info!(
@@ -411,6 +463,7 @@ mod tests {
         let opts = PassOptions {
             batch: 7,
             pause: Duration::ZERO,
+            ..PassOptions::default()
         };
         let now = start + 10 * H;
         let stop = AtomicBool::new(false);
@@ -502,7 +555,8 @@ mod tests {
     }
 
     /// A new SQLite file uses incremental auto-vacuum, so a pass returns freed pages (and
-    /// counts them).
+    /// counts them); what one pass's vacuum budget leaves, a later pass returns even when
+    /// it deletes nothing.
     #[test]
     fn sqlite_reclaims_space() {
         let db = TestDb::sqlite();
@@ -537,17 +591,44 @@ mod tests {
             minute: Duration::from_secs(3600),
             hour: Duration::from_secs(3600),
         };
+        let stop = AtomicBool::new(false);
+        let no_vacuum = PassOptions {
+            vacuum_budget: Duration::ZERO,
+            ..PassOptions::default()
+        };
+        let d = pass(&pool, 100 * H, &keep, &no_vacuum, &stop, &metrics).unwrap();
+        assert_eq!(d.raw, 5000);
+        let left = free_pages(&mut pool.get().unwrap()).unwrap();
+        assert!(left > 0);
+        assert_eq!(metrics.retention_free_pages.get(), left);
+        assert_eq!(metrics.retention_vacuumed_pages.get(), 0);
+
         let d = pass(
             &pool,
             100 * H,
             &keep,
             &PassOptions::default(),
-            &AtomicBool::new(false),
+            &stop,
             &metrics,
         )
         .unwrap();
-        assert_eq!(d.raw, 5000);
+        assert_eq!(d, Deleted::default());
         assert_eq!(free_pages(&mut pool.get().unwrap()).unwrap(), 0);
-        assert!(metrics.retention_vacuumed_pages.get() > 0);
+        assert_eq!(metrics.retention_free_pages.get(), 0);
+        assert_eq!(metrics.retention_vacuumed_pages.get(), left as u64);
+    }
+
+    /// Statements shrink at once when they take longer than the step, grow at most
+    /// twofold when faster, and stay between 1 and the maximum.
+    #[test]
+    fn statement_size_follows_the_step() {
+        let ms = Duration::from_millis;
+        let step = ms(50);
+        assert_eq!(next_size(1000, ms(200), step, 5000), 250);
+        assert_eq!(next_size(1000, ms(50), step, 5000), 1000);
+        assert_eq!(next_size(1000, ms(1), step, 5000), 2000);
+        assert_eq!(next_size(4000, ms(1), step, 5000), 5000);
+        assert_eq!(next_size(10, Duration::from_secs(100), step, 5000), 1);
+        assert_eq!(next_size(1, Duration::ZERO, step, 0), 1);
     }
 }

@@ -54,6 +54,7 @@ pub struct HubMetrics {
     pub retention_running: Gauge,
     pub retention_deleted_rows: Family<TierLabel, Counter>,
     pub retention_vacuumed_pages: Counter,
+    pub retention_free_pages: Gauge,
 }
 
 impl std::fmt::Debug for HubMetrics {
@@ -89,6 +90,7 @@ impl Default for HubMetrics {
             retention_running: Gauge::default(),
             retention_deleted_rows: Family::default(),
             retention_vacuumed_pages: Counter::default(),
+            retention_free_pages: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -201,6 +203,11 @@ impl Default for HubMetrics {
             "retention_vacuumed_pages",
             "SQLite pages retention returned to the file system (incremental vacuum)",
             m.retention_vacuumed_pages.clone(),
+        );
+        registry.register(
+            "retention_free_pages",
+            "SQLite pages free inside the file after the last pass: reused by new rows, or returned by later passes",
+            m.retention_free_pages.clone(),
         );
         Self { registry, ..m }
     }
