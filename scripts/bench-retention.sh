@@ -125,7 +125,8 @@ db_bytes() {
     done | paste -sd' '
 }
 
-# One line per 2 s: epoch seconds, raw rows deleted, pages vacuumed, pass running.
+# One line per 2 s: epoch seconds, raw rows deleted, pages vacuumed, pass running, pages
+# left free in the file after the last pass.
 sample_metrics() {
     local url=$1 file=$2 m
     while kill -0 "$HUB_PID" 2>/dev/null; do
@@ -134,7 +135,8 @@ sample_metrics() {
             /^lunasentri_retention_deleted_rows_total\{tier="raw"\} / { raw = $2 }
             /^lunasentri_retention_vacuumed_pages_total / { pages = $2 }
             /^lunasentri_retention_running / { running = $2 }
-            END { printf "%s %d %d %d\n", now, raw, pages, running }' <<<"$m" >>"$file"
+            /^lunasentri_retention_free_pages / { free = $2 }
+            END { printf "%s %d %d %d %d\n", now, raw, pages, running, free }' <<<"$m" >>"$file"
         sleep 2
     done
 }
@@ -275,13 +277,13 @@ def progress(label):
     pts = []
     for line in read(label + ".progress").split("\n"):
         p = line.split()
-        if len(p) == 4:
-            pts.append((float(p[0]), int(p[1]), int(p[2]), int(p[3])))
+        if len(p) >= 4:
+            pts.append((float(p[0]), int(p[1]), int(p[2]), int(p[3]), int(p[4]) if len(p) > 4 else 0))
     return pts
 
 def at(pts, t):
     """Counters at time t: the last sample taken at or before t."""
-    last = (t, 0, 0, 0)
+    last = (t, 0, 0, 0, 0)
     for p in pts:
         if p[0] > t:
             break
@@ -330,7 +332,7 @@ for label in ("baseline", "retention"):
         lat, loss = r["latency"], r["loss"]
         hub, hm = r.get("hub_process") or {}, r.get("hub_metrics") or {}
         ok = not r["breaches"]
-        verdict_rows[label].append((inside or label == "baseline", lat["p99_ms"], loss, ok))
+        verdict_rows[label].append((inside or label == "baseline", lat["p99_ms"], loss, ok, r.get("other_cpu_pct") or 0))
         table.append("| " + " | ".join([
             f"{label} {i}", overlap,
             f"{deleted:,}", f"{pages:,}",
@@ -355,8 +357,11 @@ else:
     pass_text = f"{pass_raw:,} raw rows expired"
     if delete_end and pass_start and pass_end and delete_end > pass_start:
         d = delete_end - pass_start
-        pass_text += (f"; deleting them took {d:.0f} s ({pass_raw / d:,.0f} rows/s), returning the "
-                      f"freed pages to the file system {pass_end - delete_end:.0f} s more")
+        vacuumed = at(pts, pass_end)[2] - at(pts, delete_end)[2]
+        free = at(pts, pass_end)[4]
+        pass_text += (f"; deleting them took {d:.0f} s ({pass_raw / d:,.0f} rows/s), returning "
+                      f"{vacuumed:,} free pages ({gb(vacuumed * 4096)}) to the file system {pass_end - delete_end:.0f} s more; "
+                      f"{free:,} pages ({gb(free * 4096)}) stayed free inside the file for new rows and later passes")
     pass_text += (f"; the whole pass took {pass_s:.0f} s by the hub's log ({pass_raw / pass_s:,.0f} rows/s)."
                   f" The database file went from {gb(seeded_bytes)} to {gb(after_bytes)}"
                   f" (WAL {gb(after_wal)}). Phases are read from /metrics every 2 s.")
@@ -369,6 +374,10 @@ else:
 
 base = verdict_rows["baseline"]
 during = [x for x in verdict_rows["retention"] if x[0]]
+# The machine may be shared: split windows by what other processes used meanwhile.
+QUIET = 50
+quiet = lambda rows: [x for x in rows if x[4] < QUIET]
+busy = lambda rows: [x for x in rows if x[4] >= QUIET]
 met = bool(during) and all(x[1] <= 10 and x[2]["live_missing"] == 0 and not (x[2].get("storage_missing") or 0) for x in during)
 
 lines = [BEGIN, "",
@@ -387,6 +396,8 @@ lines = [BEGIN, "",
     *table, "",
     f"- retention idle: {summary(base)}",
     f"- inside the pass: {summary(during)}",
+    f"- other processes under {QUIET} % of one core: idle {summary(quiet(base))}; inside the pass {summary(quiet(during))}",
+    f"- other processes at {QUIET} % of one core or more: idle {summary(busy(base))}; inside the pass {summary(busy(during))}",
     f"- target (p99 ≤ 10 ms, zero loss, in every window inside the pass): {'met' if met else '**missed**'}",
     "",
     "```sh",
