@@ -39,7 +39,8 @@ stop_hubs() {
 }
 trap stop_hubs EXIT
 
-# start_hub LOG DATABASE_URL [NATS_URL]: starts a hub on a free port, prints its URL.
+# start_hub LOG DATABASE_URL [NATS_URL]: starts a hub on a free port, sets HUB_URL. Not
+# called in a command substitution: the hub's pid must reach PIDS in this shell.
 start_hub() {
     local log=$1 db=$2 nats=${3:-}
     local args=(--bind 127.0.0.1:0 --database-url "$db" --config "$WORK/hub.yaml")
@@ -49,7 +50,7 @@ start_hub() {
     PIDS+=($!)
     for _ in $(seq 1 300); do
         if grep -q 'listening on http://' "$log"; then
-            grep -o 'listening on http://[0-9.:]*' "$log" | head -1 | cut -d' ' -f3
+            HUB_URL=$(grep -o 'listening on http://[0-9.:]*' "$log" | head -1 | cut -d' ' -f3)
             return
         fi
         sleep 0.1
@@ -64,10 +65,13 @@ run() {
     psql -h 127.0.0.1 -U postgres -d postgres -qAtc "CREATE DATABASE $db" >/dev/null
     local url="postgres://postgres@127.0.0.1:5432/$db" a b
     if [[ $cluster == yes ]]; then
-        a=$(start_hub "$WORK/$label.hub-a.log" "$url" "$NATS_URL")
-        b=$(start_hub "$WORK/$label.hub-b.log" "$url" "$NATS_URL")
+        start_hub "$WORK/$label.hub-a.log" "$url" "$NATS_URL"
+        a=$HUB_URL
+        start_hub "$WORK/$label.hub-b.log" "$url" "$NATS_URL"
+        b=$HUB_URL
     else
-        a=$(start_hub "$WORK/$label.hub-a.log" "$url")
+        start_hub "$WORK/$label.hub-a.log" "$url"
+        a=$HUB_URL
         b=$a
     fi
     say "$label: $AGENTS agents on $a, $DASHBOARDS dashboards on $b, $DURATION"
