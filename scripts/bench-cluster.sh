@@ -9,32 +9,24 @@
 # Needs PostgreSQL on 127.0.0.1:5432 (user postgres) and NATS ($BENCH_NATS_URL,
 # default nats://127.0.0.1:4222).
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
 AGENTS=${BENCH_AGENTS:-2000}
 DASHBOARDS=$(( AGENTS / 10 > 0 ? AGENTS / 10 : 1 ))
 DURATION=${BENCH_DURATION:-30s}
 NATS_URL=${BENCH_NATS_URL:-nats://127.0.0.1:4222}
-HUB_BIN=$ROOT/target/release/lunasentri-hub
-LOADGEN_BIN=$ROOT/target/release/lunasentri-loadgen
-ADMIN_EMAIL=bench-admin@example.com
-ADMIN_PASSWORD=bench-admin-password
-WORK=${BENCH_KEEP:-$(mktemp -d -t lunasentri-cluster-bench.XXXX)}
-mkdir -p "$WORK"
+WORK=$(work_dir lunasentri-cluster-bench.XXXX)
+# This script's progress lines are tagged rather than set off (lib.sh's say).
 say() { printf '[bench-cluster] %s\n' "$*" >&2; }
 
 (cd "$ROOT" && cargo build --release -q -p lunasentri-hub -p lunasentri-loadgen)
-ulimit -n "$(ulimit -Hn)"
-cat >"$WORK/hub.yaml" <<'YAML'
-limits:
-  login_per_minute_ip: 100000
-  login_per_minute_account: 100000
-YAML
+raise_nofile
+load_config "$WORK/hub.yaml"
 
 PIDS=()
 stop_hubs() {
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    stop_pids 300 "${PIDS[@]}"
     PIDS=()
 }
 trap stop_hubs EXIT
@@ -43,27 +35,19 @@ trap stop_hubs EXIT
 # called in a command substitution: the hub's pid must reach PIDS in this shell.
 start_hub() {
     local log=$1 db=$2 nats=${3:-}
-    local args=(--bind 127.0.0.1:0 --database-url "$db" --config "$WORK/hub.yaml")
+    local args=()
     [[ -n "$nats" ]] && args+=(--nats-url "$nats")
-    LUNASENTRI_ADMIN_EMAIL=$ADMIN_EMAIL LUNASENTRI_ADMIN_PASSWORD=$ADMIN_PASSWORD \
-        "$HUB_BIN" "${args[@]}" >"$log" 2>&1 &
-    PIDS+=($!)
-    for _ in $(seq 1 300); do
-        if grep -q 'listening on http://' "$log"; then
-            HUB_URL=$(grep -o 'listening on http://[0-9.:]*' "$log" | head -1 | cut -d' ' -f3)
-            return
-        fi
-        sleep 0.1
-    done
-    cat "$log" >&2
-    return 1
+    hub_start "$log" "$db" "$WORK/hub.yaml" "${args[@]}"
+    PIDS+=("$HUB_PID")
+    hub_wait "$log"
 }
 
 # run LABEL CLUSTER(yes|no): one measured run; writes $WORK/LABEL.{agents,dashboards}.json.
 run() {
     local label=$1 cluster=$2 db="lunasentri_bench_cluster_$$"
-    psql -h 127.0.0.1 -U postgres -d postgres -qAtc "CREATE DATABASE $db" >/dev/null
-    local url="postgres://postgres@127.0.0.1:5432/$db" a b
+    pg_create_db "$db"
+    local url a b
+    url=$(pg_url "$db")
     if [[ $cluster == yes ]]; then
         start_hub "$WORK/$label.hub-a.log" "$url" "$NATS_URL"
         a=$HUB_URL
@@ -89,7 +73,7 @@ run() {
         --duration "$DURATION" >"$WORK/$label.agents.json" 2>"$WORK/$label.agents.log" || true
     wait "$dash" || true
     stop_hubs
-    psql -h 127.0.0.1 -U postgres -d postgres -qAtc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+    pg_drop_db "$db"
     python3 - "$label" "$WORK/$label.dashboards.json" <<'PY'
 import json, sys
 label, path = sys.argv[1], sys.argv[2]

@@ -9,22 +9,23 @@
 # see the same table. Prints a Markdown table; needs psql and PostgreSQL on
 # 127.0.0.1:5432 (user postgres), and says so loudly when it is missing.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 MACHINES=${PGV_MACHINES:-1000}
 HOURS=${PGV_HOURS:-2}
 EXPIRE_MIN=${PGV_EXPIRE_MIN:-10}
-PG=(psql -h 127.0.0.1 -p 5432 -U postgres -v ON_ERROR_STOP=1 -qAt)
+PG=(psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
 
-if ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
-    printf '\n!!!!! PostgreSQL volume benchmark SKIPPED: nothing answers on 127.0.0.1:5432 !!!!!\n\n' >&2
+if ! pg_up; then
+    printf '\n!!!!! PostgreSQL volume benchmark SKIPPED: nothing answers on %s:%s !!!!!\n\n' "$PG_HOST" "$PG_PORT" >&2
     exit 0
 fi
 db="lunasentri_volume_$$"
-"${PG[@]}" -d postgres -c "CREATE DATABASE $db"
-trap '"${PG[@]}" -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null' EXIT
-url="postgres://postgres@127.0.0.1:5432/$db"
+pg_create_db "$db"
+trap 'pg_drop_db "$db"' EXIT
+url=$(pg_url "$db")
 
 echo "seeding $MACHINES machines x $HOURS h at 1 Hz" >&2
 cargo run --release -q -p lunasentri-hub --example seed_history -- "$url" "$MACHINES" "$HOURS" 0 >&2

@@ -19,8 +19,9 @@
 #   BENCH_KEEP       directory to keep reports and logs in (default: a temp dir)
 #   BENCH_NO_BUILD   set to skip `cargo build --release`
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 SCALES=${BENCH_SCALES:-"100 1000 5000 10000"}
 DURATION=${BENCH_DURATION:-60s}
@@ -28,16 +29,7 @@ PG_SCALE=${BENCH_PG_SCALE-1000}
 SCENARIO=${BENCH_SCENARIO:-steady}
 RULES=${BENCH_RULES:-0}
 OUT=${BENCH_OUT:-$ROOT/docs/benchmarks.md}
-WORK=${BENCH_KEEP:-$(mktemp -d -t lunasentri-bench.XXXXXX)}
-mkdir -p "$WORK"
-HUB_BIN="$ROOT/target/release/lunasentri-hub"
-LOADGEN_BIN="$ROOT/target/release/lunasentri-loadgen"
-ADMIN_EMAIL=bench-admin@example.com
-ADMIN_PASSWORD=bench-admin-password
-PG_HOST=127.0.0.1
-PG_PORT=5432
-
-say() { printf '\n== %s\n' "$*" >&2; }
+WORK=$(work_dir lunasentri-bench.XXXXXX)
 
 if [[ -z "${BENCH_NO_BUILD:-}" ]]; then
     say "building release hub and loadgen"
@@ -45,29 +37,13 @@ if [[ -z "${BENCH_NO_BUILD:-}" ]]; then
 fi
 
 # 10k agents + 1k dashboards + the hub's side of each: both processes need ~11k files.
-hard=$(ulimit -Hn)
-ulimit -n "$hard"
-say "open-file limit: $(ulimit -n) (hard $hard)"
-
-# A hub configuration for load runs: every dashboard logs in from 127.0.0.1, so the
-# login limits are raised; everything else keeps its production default.
-cat >"$WORK/hub.yaml" <<'EOF'
-limits:
-  login_per_minute_ip: 100000
-  login_per_minute_account: 100000
-EOF
+raise_nofile
+say "open-file limit: $(ulimit -n) (hard $(ulimit -Hn))"
+load_config "$WORK/hub.yaml"
 
 HUB_PID=""
 stop_hub() {
-    if [[ -n "$HUB_PID" ]] && kill -0 "$HUB_PID" 2>/dev/null; then
-        kill -TERM "$HUB_PID" 2>/dev/null || true
-        for _ in $(seq 1 100); do
-            kill -0 "$HUB_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$HUB_PID" 2>/dev/null || true
-        wait "$HUB_PID" 2>/dev/null || true
-    fi
+    if [[ -n "$HUB_PID" ]]; then stop_pids 100 "$HUB_PID"; fi
     HUB_PID=""
 }
 trap stop_hub EXIT
@@ -78,18 +54,9 @@ run_one() {
     local dashboards=$(( agents / 10 > 0 ? agents / 10 : 1 ))
     local log="$WORK/$label.hub.log"
     say "$label: $agents agents, $dashboards dashboards, $DURATION"
-    LUNASENTRI_ADMIN_EMAIL=$ADMIN_EMAIL LUNASENTRI_ADMIN_PASSWORD=$ADMIN_PASSWORD \
-        "$HUB_BIN" --bind 127.0.0.1:0 --database-url "$db_url" --config "$WORK/hub.yaml" \
-        >"$log" 2>&1 &
-    HUB_PID=$!
-    local url=""
-    for _ in $(seq 1 300); do
-        url=$(grep -o 'listening on http://[0-9.:]*' "$log" 2>/dev/null | head -1 | cut -d' ' -f3 || true)
-        [[ -n "$url" ]] && break
-        kill -0 "$HUB_PID" 2>/dev/null || { cat "$log" >&2; echo "hub did not start" >&2; return 1; }
-        sleep 0.1
-    done
-    [[ -n "$url" ]] || { echo "hub did not report its address" >&2; return 1; }
+    hub_start "$log" "$db_url" "$WORK/hub.yaml"
+    hub_wait "$log" || return 1
+    local url=$HUB_URL
     local cmd=("$LOADGEN_BIN" --hub "$url" --agents "$agents" --dashboards "$dashboards"
         --watch 10 --interval 1s --duration "$DURATION" --scenario "$SCENARIO"
         --ramp-per-sec 1000 --hub-pid "$HUB_PID" --max-p99-ms 10 --max-loss 0 --json --quiet
@@ -118,13 +85,12 @@ done
 
 PG_NOTE=""
 if [[ -n "$PG_SCALE" ]]; then
-    if (exec 3<>"/dev/tcp/$PG_HOST/$PG_PORT") 2>/dev/null; then
+    if pg_up; then
         db="lunasentri_bench_$$"
-        if psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d postgres -qAtc "CREATE DATABASE $db" >/dev/null; then
-            run_one "postgres-$PG_SCALE" "postgres://postgres@$PG_HOST:$PG_PORT/$db" "$PG_SCALE"
+        if pg_create_db "$db"; then
+            run_one "postgres-$PG_SCALE" "$(pg_url "$db")" "$PG_SCALE"
             labels+=("postgres-$PG_SCALE")
-            psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d postgres -qAtc \
-                "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null || true
+            pg_drop_db "$db" || true
         else
             PG_NOTE="PostgreSQL run SKIPPED: could not create a database as user postgres on $PG_HOST:$PG_PORT."
         fi
@@ -137,21 +103,13 @@ if [[ -n "$PG_SCALE" ]]; then
 fi
 
 say "writing $OUT"
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ -n "$(git status --porcelain -- hub schema loadgen 2>/dev/null)" ]]; then
-    commit="$commit (with uncommitted changes)"
-fi
-BENCH_WORK="$WORK" BENCH_LABELS="${labels[*]}" BENCH_COMMIT="$commit" BENCH_PG_NOTE="$PG_NOTE" \
+export_machine
+BENCH_WORK="$WORK" BENCH_LABELS="${labels[*]}" BENCH_COMMIT="$(bench_commit)" BENCH_PG_NOTE="$PG_NOTE" \
 BENCH_DURATION="$DURATION" BENCH_SCENARIO="$SCENARIO" \
-BENCH_CPU="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
-BENCH_NPROC="$(nproc)" \
-BENCH_MEM="$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)" \
-BENCH_KERNEL="$(uname -sr)" BENCH_DATE="$(date -u +%Y-%m-%dT%H:%MZ)" \
-BENCH_NOFILE="$(ulimit -n)" \
-python3 - "$OUT" <<'PY'
-import json, os, sys
+BENCH_KERNEL="$(uname -sr)" BENCH_NOFILE="$(ulimit -n)" \
+python3 - <<'PY' >"$WORK/section.md"
+import json, os
 
-out = sys.argv[1]
 env = os.environ
 work = env["BENCH_WORK"]
 BEGIN = "<!-- bench:begin: generated by scripts/bench.sh, edits inside are overwritten -->"
@@ -231,18 +189,7 @@ if big:
         f"| CPU per message ≤ 3 × relay ({3 * REF_US:.1f} µs) | {f(us, '{:.1f}')} µs ({f(None if us is None else us / REF_US, '{:.1f}')} × relay) | {verdict(us is not None and us <= 3 * REF_US)} |",
         ""]
 lines += ["### Commands", "", "```sh", "make bench    # = scripts/bench.sh", *cmds, "```", "", END]
-block = "\n".join(lines)
-
-try:
-    with open(out) as fh:
-        doc = fh.read()
-except OSError:
-    doc = "# Benchmarks\n\n" + BEGIN + "\n" + END + "\n"
-if BEGIN in doc and END in doc:
-    doc = doc[:doc.index(BEGIN)] + block + doc[doc.index(END) + len(END):]
-else:
-    doc = doc.rstrip("\n") + "\n\n" + block + "\n"
-with open(out, "w") as fh:
-    fh.write(doc)
+print("\n".join(lines))
 PY
+write_section "$OUT" "$WORK/section.md"
 say "done: reports and logs in $WORK"
