@@ -11,12 +11,15 @@
 use std::time::{Duration, Instant};
 
 use diesel::Connection;
+use lunasentri_hub::db;
 use lunasentri_hub::db::metrics::{MetricRow, insert_ignore};
 use lunasentri_hub::db::rollups::insert_samples;
-use lunasentri_hub::db::{self, machines, users};
 use lunasentri_hub::query::{self, RangeParams};
 use lunasentri_hub::retention::Retention;
 use lunasentri_schema::Sample;
+use shared::owner_with_machines;
+
+mod shared;
 
 fn sample(seq: i64, ts: i64) -> Sample {
     let f = (seq % 997) as f64;
@@ -44,35 +47,8 @@ fn main() {
     let n: usize = args.get(2).map_or(100, |s| s.parse().expect("MACHINES"));
     let (pool, _) = db::connect(url, 2).expect("open database");
     let mut conn = pool.get().unwrap();
-    let owner = users::insert(
-        &mut conn,
-        &users::NewUser {
-            email: "bench@example.com",
-            password_hash: "x",
-            role: "user",
-            created_at: 0,
-        },
-    )
-    .unwrap()
-    .id;
-    let ids: Vec<i64> = (0..n)
-        .map(|i| {
-            machines::insert(
-                &mut conn,
-                &machines::NewMachine {
-                    owner_id: owner,
-                    name: &format!("m{i}"),
-                    api_key_hash: &format!("h{i}"),
-                    key_prefix: "k",
-                    status: "online",
-                    hostname: None,
-                    created_at: 0,
-                },
-            )
-            .unwrap()
-            .id
-        })
-        .collect();
+    let ids = owner_with_machines(&mut conn, "bench@example.com", "m", n as i64, "online")
+        .expect("the database must be new");
     let day = 86_400_000i64;
     let end = 1_800_000_000_000i64 - 1_800_000_000_000 % day;
 

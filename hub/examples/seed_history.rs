@@ -16,8 +16,8 @@ use std::time::Instant;
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use lunasentri_hub::db::metrics::{MetricRow, insert_ignore};
-use lunasentri_hub::db::{self, DbConn, machines, users};
-use shared::server_sample;
+use lunasentri_hub::db::{self, DbConn};
+use shared::{owner_with_machines, server_sample};
 
 mod shared;
 
@@ -45,35 +45,8 @@ fn main() {
         // A crash while seeding means seeding again: no need to sync every commit.
         conn.batch_execute("PRAGMA synchronous = OFF").unwrap();
     }
-    let owner = users::insert(
-        &mut conn,
-        &users::NewUser {
-            email: "history@example.com",
-            password_hash: "x",
-            role: "user",
-            created_at: 0,
-        },
-    )
-    .expect("the database must not have been seeded before")
-    .id;
-    let ids: Vec<i64> = (0..n)
-        .map(|i| {
-            machines::insert(
-                &mut conn,
-                &machines::NewMachine {
-                    owner_id: owner,
-                    name: &format!("history-{i}"),
-                    api_key_hash: &format!("history-{i}"),
-                    key_prefix: "k",
-                    status: "offline",
-                    hostname: None,
-                    created_at: 0,
-                },
-            )
-            .unwrap()
-            .id
-        })
-        .collect();
+    let ids = owner_with_machines(&mut conn, "history@example.com", "history-", n, "offline")
+        .expect("the database must not have been seeded before");
 
     let seconds = hours * 3600;
     let end = (db::now_ms() - age_min * 60_000) / 1000 * 1000;

@@ -10,9 +10,9 @@ use diesel::connection::SimpleConnection;
 use diesel::{Connection, RunQueryDsl};
 use lunasentri_hub::db::metrics::MetricRow;
 use lunasentri_hub::db::rollups::{Tier, insert_samples};
-use lunasentri_hub::db::{self, DbConn, machines, users};
+use lunasentri_hub::db::{self, DbConn};
 use lunasentri_hub::retention::Retention;
-use shared::server_sample as sample;
+use shared::{owner_with_machines, server_sample as sample};
 
 mod shared;
 
@@ -71,35 +71,8 @@ fn main() {
     let hours: i64 = args.get(3).map_or(24, |s| s.parse().expect("HOURS"));
     let (pool, _) = db::connect(url, 1).expect("open database");
     let mut conn = pool.get().unwrap();
-    let owner = users::insert(
-        &mut conn,
-        &users::NewUser {
-            email: "sizing@example.com",
-            password_hash: "x",
-            role: "user",
-            created_at: 0,
-        },
-    )
-    .unwrap()
-    .id;
-    let ids: Vec<i64> = (0..machines)
-        .map(|i| {
-            machines::insert(
-                &mut conn,
-                &machines::NewMachine {
-                    owner_id: owner,
-                    name: &format!("m{i}"),
-                    api_key_hash: &format!("h{i}"),
-                    key_prefix: "k",
-                    status: "online",
-                    hostname: None,
-                    created_at: 0,
-                },
-            )
-            .unwrap()
-            .id
-        })
-        .collect();
+    let ids = owner_with_machines(&mut conn, "sizing@example.com", "m", machines, "online")
+        .expect("the database must be new");
     let start = 1_800_000_000_000i64;
     let seconds = hours * 3600;
     let began = std::time::Instant::now();

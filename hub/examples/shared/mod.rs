@@ -1,7 +1,54 @@
-//! What the benchmark examples store: samples shaped like a real server's.
+//! What the benchmark examples store: machines with their owner, and samples shaped
+//! like a real server's.
 
+// Every example compiles this module on its own and uses only part of it.
+#![allow(dead_code)]
+
+use diesel::QueryResult;
+use lunasentri_hub::db::{DbConn, machines, users};
 use lunasentri_schema::Sample;
 use lunasentri_schema::sample::{DiskSample, IfaceSample, ProcSample, TempSample};
+
+/// Creates the user `email` (whose password hash matches no password) and `n` machines
+/// it owns, named `{prefix}0`, `{prefix}1`, ... with `status`, through the hub's own
+/// insert path; returns the machines' ids. Fails when the user exists already: the
+/// examples want a new database.
+pub fn owner_with_machines(
+    conn: &mut DbConn,
+    email: &str,
+    prefix: &str,
+    n: i64,
+    status: &str,
+) -> QueryResult<Vec<i64>> {
+    let owner = users::insert(
+        conn,
+        &users::NewUser {
+            email,
+            password_hash: "x",
+            role: "user",
+            created_at: 0,
+        },
+    )?
+    .id;
+    (0..n)
+        .map(|i| {
+            let name = format!("{prefix}{i}");
+            machines::insert(
+                conn,
+                &machines::NewMachine {
+                    owner_id: owner,
+                    name: &name,
+                    api_key_hash: &name,
+                    key_prefix: "k",
+                    status,
+                    hostname: None,
+                    created_at: 0,
+                },
+            )
+            .map(|m| m.id)
+        })
+        .collect()
+}
 
 /// A sample shaped like a real 8-core server's: per-core CPU, two disks, two
 /// interfaces, two temperatures and the top five processes.
