@@ -1,10 +1,16 @@
 //! Helpers for the end-to-end tests in `tests/`: find (or build) the real binaries, run
-//! them as child processes that are killed on drop, pick free loopback ports.
+//! them as child processes that are killed on drop, pick free loopback ports, make TLS
+//! certificates (which the hub's own tests use too: it is a dev-dependency of the hub).
 //!
 //! # Layout
 //! - [`binary`]: the path of a workspace binary next to the test executable.
 //! - [`Process`]: a child process with its stderr in a file, killed on drop.
 //! - [`free_port`]: a loopback port nobody listens on.
+//! - [`TestCerts`] (`certs.rs`): a test CA and a server certificate for 127.0.0.1, as PEM files.
+
+mod certs;
+
+pub use certs::TestCerts;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

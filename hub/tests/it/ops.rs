@@ -1,5 +1,6 @@
 //! Operations endpoints, the OpenAPI document and the dashboard fallback.
 
+use lunasentri_e2e::TestCerts;
 use lunasentri_hub::testing::{TestDb, TestHub};
 use reqwest::StatusCode;
 
@@ -68,28 +69,8 @@ fn committed_openapi_is_current() {
 
 /// With a certificate and key the hub serves HTTPS, and session cookies are `Secure`.
 async fn serves_tls(db: &TestDb) {
-    let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    let ok = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("openssl runs (package openssl)");
-    assert!(ok.success());
+    let certs = TestCerts::generate();
+    let (cert, key) = (certs.cert.clone(), certs.key.clone());
     let hub = TestHub::builder(db)
         .config(move |c| c.tls = Some((cert, key)))
         .start();

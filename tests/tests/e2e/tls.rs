@@ -1,94 +1,18 @@
 //! The agent binary over TLS: `https://` hub URL, `wss://` link, the hub's certificate
 //! checked against the system roots (here a test CA given by `SSL_CERT_FILE`).
 
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use lunasentri_e2e::{Process, binary};
+use lunasentri_e2e::{Process, TestCerts, binary};
 use lunasentri_hub::testing::{ADMIN_EMAIL, ADMIN_PASSWORD, TestDb, TestHub};
 use serde_json::json;
-
-/// Runs openssl with `args` in `dir`.
-fn openssl(dir: &Path, args: &[&str]) {
-    let ok = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .stderr(Stdio::null())
-        .status()
-        .expect("openssl runs (package openssl)");
-    assert!(ok.success(), "openssl {args:?}");
-}
-
-/// A test CA and a certificate it signed for `localhost` and 127.0.0.1.
-fn ca_and_leaf(dir: &Path) {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=LunaSentri test CA",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=localhost",
-            "-keyout",
-            "key.pem",
-            "-out",
-            "leaf.csr",
-        ],
-    );
-    std::fs::write(
-        dir.join("leaf.ext"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "leaf.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "1",
-            "-extfile",
-            "leaf.ext",
-            "-out",
-            "cert.pem",
-        ],
-    );
-}
 
 /// Samples from the agent reach a hub that serves only TLS; an agent that does not
 /// trust the hub's certificate is refused and says why.
 #[tokio::test]
 async fn agent_streams_over_tls() {
-    let dir = tempfile::tempdir().unwrap();
-    ca_and_leaf(dir.path());
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let certs = TestCerts::generate();
+    let (cert, key) = (certs.cert.clone(), certs.key.clone());
     let db = TestDb::sqlite();
     let hub = TestHub::builder(&db)
         .config(move |c| c.tls = Some((cert, key)))
@@ -98,8 +22,7 @@ async fn agent_streams_over_tls() {
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .add_root_certificate(
-            reqwest::Certificate::from_pem(&std::fs::read(dir.path().join("ca.pem")).unwrap())
-                .unwrap(),
+            reqwest::Certificate::from_pem(&std::fs::read(&certs.ca).unwrap()).unwrap(),
         )
         .build()
         .unwrap();
@@ -113,8 +36,7 @@ async fn agent_streams_over_tls() {
     assert!(res.status().is_success(), "login: {}", res.status());
     let (id, key) = super::create_machine(&client, &base, "e2e-tls").await;
 
-    let ca = dir.path().join("ca.pem");
-    let ca = ca.to_str().unwrap();
+    let ca = certs.ca.to_str().unwrap();
     let agent_args = ["--server-url", &base, "--api-key", &key, "--interval", "1s"];
     let mut agent = Process::start(
         &binary("lunasentri-agent", "lunasentri-agent"),
