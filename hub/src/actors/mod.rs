@@ -4,10 +4,12 @@
 //! - [`machine`]: one per connected machine: status, last sample, publishing, persisting.
 //! - [`subscription_registry`]: one per hub: who watches which machine, and may they.
 //! - [`browser_session`]: one per dashboard socket, with a bounded outbound queue.
-//! - [`writer`]: the batch writer thread that owns the metrics write path.
+//! - [`writer`]: the batch writer thread that owns the metrics write path, fed through
+//!   [`job_queue`].
 
 pub mod agent_session;
 pub mod browser_session;
+pub mod job_queue;
 pub mod machine;
 pub mod outbox;
 pub mod subscription_registry;

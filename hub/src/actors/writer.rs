@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::RecvTimeoutError;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -16,6 +16,7 @@ use diesel::Connection;
 use lunasentri_schema::{Hello, MachineStatus};
 use tokio::sync::oneshot;
 
+use super::job_queue::{self, QueueReceiver, QueueSender};
 use crate::config::WriterConfig;
 use crate::db::audit::NewAuditOwned;
 use crate::db::metrics::{self as raw, MetricRow};
@@ -71,7 +72,7 @@ pub enum WriteJob {
 /// Handle to the writer thread; cheap to clone.
 #[derive(Clone)]
 pub struct Writer {
-    tx: SyncSender<WriteJob>,
+    tx: QueueSender<WriteJob>,
     metrics: Arc<HubMetrics>,
 }
 
@@ -91,7 +92,7 @@ impl Writer {
         metrics: Arc<HubMetrics>,
         paused: Arc<AtomicBool>,
     ) -> (Self, JoinHandle<()>) {
-        let (tx, rx) = sync_channel(cfg.queue);
+        let (tx, rx) = job_queue::bounded(cfg.queue);
         let m = metrics.clone();
         let handle = std::thread::Builder::new()
             .name("lunasentri-writer".into())
@@ -102,25 +103,23 @@ impl Writer {
 
     /// Queues a job; gives it back when the queue is full or the writer has stopped.
     pub fn try_submit(&self, job: WriteJob) -> Result<(), WriteJob> {
-        match self.tx.try_send(job) {
-            Ok(()) => {
-                self.metrics.writer_queue_depth.inc();
-                Ok(())
-            }
-            Err(TrySendError::Full(j) | TrySendError::Disconnected(j)) => Err(j),
-        }
+        self.tx.try_send(job)?;
+        self.metrics.writer_queue_depth.inc();
+        Ok(())
     }
 
-    /// Asks the writer to flush and stop (blocks while the queue is full).
+    /// Asks the writer to flush what is queued and stop.
     pub fn shutdown(&self) {
-        let _ = self.tx.send(WriteJob::Shutdown);
+        if self.tx.send_over_cap(WriteJob::Shutdown).is_ok() {
+            self.metrics.writer_queue_depth.inc();
+        }
     }
 }
 
 fn run(
     pool: Pool,
     cfg: WriterConfig,
-    rx: Receiver<WriteJob>,
+    rx: QueueReceiver<WriteJob>,
     metrics: Arc<HubMetrics>,
     paused: Arc<AtomicBool>,
 ) {
