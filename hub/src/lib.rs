@@ -281,6 +281,7 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
             .wrap(middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
             .configure(http::configure)
     })
+    .worker_max_blocking_threads(blocking_threads(config.db_pool_size))
     .shutdown_timeout(5);
     let server = match tls {
         Some(t) => server.listen_rustls_0_23(listener, t)?,
@@ -315,4 +316,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.bind)
         .with_context(|| format!("bind: cannot listen on {}", config.bind))?;
     build(listener, config, Hooks::default())?.run().await
+}
+
+/// Blocking threads per HTTP worker. Nearly every blocking job holds a pooled database
+/// connection, so threads beyond the pool size would only wait for one; actix-web's
+/// default (512 shared by the workers) let a burst of logins or registrations start
+/// hundreds of threads, and every thread that allocates keeps its own allocator heap
+/// (at 10,000 agents that was a third of the hub's memory). Jobs beyond the limit queue.
+fn blocking_threads(db_pool_size: u32) -> usize {
+    (db_pool_size as usize).max(2)
 }

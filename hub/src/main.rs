@@ -6,6 +6,7 @@ use lunasentri_hub::config::{Cli, Config};
 /// mimalloc returns freed memory to the system where glibc's allocator keeps it: after
 /// a burst of logins (argon2 takes 19 MiB per password check) glibc held on to well
 /// over 100 MB for good. See docs/architecture.md, *Memory*.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
