@@ -74,6 +74,10 @@ pub enum WriteJob {
 pub struct Writer {
     tx: QueueSender<WriteJob>,
     metrics: Arc<HubMetrics>,
+    /// Set by [`Writer::shutdown`]: the thread then takes everything queued into one
+    /// last flush instead of working through the queue batch by batch (with the
+    /// database gone, each batch would wait out the pool's timeout).
+    stopping: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -94,11 +98,20 @@ impl Writer {
     ) -> (Self, JoinHandle<()>) {
         let (tx, rx) = job_queue::bounded(cfg.queue);
         let m = metrics.clone();
+        let stopping = Arc::new(AtomicBool::new(false));
+        let s = stopping.clone();
         let handle = std::thread::Builder::new()
             .name("lunasentri-writer".into())
-            .spawn(move || run(pool, cfg, rx, m, paused))
+            .spawn(move || run(pool, cfg, rx, m, paused, s))
             .expect("spawn writer thread");
-        (Self { tx, metrics }, handle)
+        (
+            Self {
+                tx,
+                metrics,
+                stopping,
+            },
+            handle,
+        )
     }
 
     /// Queues a job; gives it back when the queue is full or the writer has stopped.
@@ -110,6 +123,7 @@ impl Writer {
 
     /// Asks the writer to flush what is queued and stop.
     pub fn shutdown(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
         if self.tx.send_over_cap(WriteJob::Shutdown).is_ok() {
             self.metrics.writer_queue_depth.inc();
         }
@@ -122,6 +136,7 @@ fn run(
     rx: QueueReceiver<WriteJob>,
     metrics: Arc<HubMetrics>,
     paused: Arc<AtomicBool>,
+    stopping: Arc<AtomicBool>,
 ) {
     let flush_every = Duration::from_millis(cfg.flush_ms);
     let mut state = State {
@@ -169,6 +184,7 @@ fn run(
                 Err(RecvTimeoutError::Disconnected) => stop = true,
             }
         }
+        stop |= stopping.load(Ordering::Relaxed);
         if stop {
             // Drain what is already queued so nothing accepted is left behind.
             while let Ok(job) = rx.try_recv() {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
-use diesel::r2d2::{self, ConnectionManager, CustomizeConnection};
+use diesel::r2d2::{self, CustomizeConnection, ManageConnection, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
 
 /// One connection to whichever backend the URL names.
@@ -21,10 +21,10 @@ pub enum DbConn {
 }
 
 /// Pool of [`DbConn`].
-pub type Pool = r2d2::Pool<ConnectionManager<DbConn>>;
+pub type Pool = r2d2::Pool<Manager>;
 
 /// A pooled connection.
-pub type PooledConn = r2d2::PooledConnection<ConnectionManager<DbConn>>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
 
 /// Which backend a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,12 +82,47 @@ impl DbUrl {
         Err(DbError::Scheme(redact(url)))
     }
 
-    /// What `DbConn::establish` wants: the multi-connection dispatches on the scheme.
-    fn establish_url(&self) -> String {
+    /// Opens one connection. Failures name their real cause: diesel's multi-connection
+    /// reports every failure, a missing database included, as an invalid URL.
+    fn establish(&self) -> Result<DbConn, diesel::ConnectionError> {
         match self.backend {
-            Backend::Sqlite => format!("sqlite://{}", self.target),
-            Backend::Postgres => self.target.clone(),
+            Backend::Sqlite => SqliteConnection::establish(&self.target).map(DbConn::Sqlite),
+            Backend::Postgres => PgConnection::establish(&self.target)
+                .map(DbConn::Pg)
+                .map_err(|e| match e {
+                    diesel::ConnectionError::BadConnection(msg) => {
+                        diesel::ConnectionError::BadConnection(format!(
+                            "{} ({})",
+                            msg.trim(),
+                            redact(&self.target)
+                        ))
+                    }
+                    other => other,
+                }),
         }
+    }
+}
+
+/// The pool's connection manager: opens [`DbConn`]s through [`DbUrl`], so a connection
+/// the pool opens later (after a restart of PostgreSQL, say) fails with the same clear
+/// error as the first one.
+#[derive(Debug)]
+pub struct Manager(DbUrl);
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        self.0.establish().map_err(r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        std::thread::panicking() || conn.is_broken()
     }
 }
 
@@ -126,52 +161,37 @@ impl CustomizeConnection<DbConn, r2d2::Error> for Pragmas {
 /// embedded migrations, and returns a pool of `pool_size` connections.
 pub fn connect(url: &str, pool_size: u32) -> Result<(Pool, Backend), DbError> {
     let parsed = DbUrl::parse(url)?;
-    match parsed.backend {
-        Backend::Sqlite => {
-            if parsed.target != ":memory:"
-                && let Some(dir) = Path::new(&parsed.target)
-                    .parent()
-                    .filter(|d| !d.as_os_str().is_empty())
-            {
-                std::fs::create_dir_all(dir).map_err(|source| DbError::Dir {
-                    dir: dir.display().to_string(),
-                    source,
-                })?;
-            }
-            let mut c = SqliteConnection::establish(&parsed.target)?;
-            if parsed.target != ":memory:" {
-                // auto_vacuum must be chosen before the first table exists: a new file
-                // gets INCREMENTAL (retention hands freed pages back); on an existing
-                // file the setting only takes effect after a one-time `VACUUM`.
-                c.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL;")
-                    .map_err(|e| {
-                        diesel::ConnectionError::BadConnection(format!("enabling WAL: {e}"))
-                    })?;
-            }
-        }
-        Backend::Postgres => {
-            PgConnection::establish(&parsed.target).map_err(|e| match e {
-                diesel::ConnectionError::BadConnection(msg) => {
-                    diesel::ConnectionError::BadConnection(format!(
-                        "{} ({})",
-                        msg.trim(),
-                        redact(&parsed.target)
-                    ))
-                }
-                other => other,
-            })?;
-        }
+    let backend = parsed.backend;
+    let file = (backend == Backend::Sqlite && parsed.target != ":memory:")
+        .then(|| Path::new(&parsed.target));
+    if let Some(dir) = file
+        .and_then(Path::parent)
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|source| DbError::Dir {
+            dir: dir.display().to_string(),
+            source,
+        })?;
     }
-    let manager = ConnectionManager::<DbConn>::new(parsed.establish_url());
+    let mut first = parsed.establish()?;
+    if file.is_some() {
+        // auto_vacuum must be chosen before the first table exists: a new file gets
+        // INCREMENTAL (retention hands freed pages back); on an existing file the
+        // setting only takes effect after a one-time `VACUUM`.
+        first
+            .batch_execute("PRAGMA busy_timeout = 5000; PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL;")
+            .map_err(|e| diesel::ConnectionError::BadConnection(format!("enabling WAL: {e}")))?;
+    }
+    drop(first);
     let pool = r2d2::Pool::builder()
         .max_size(pool_size.max(1))
         .connection_timeout(Duration::from_secs(10))
         .connection_customizer(Box::new(Pragmas))
-        .build(manager)?;
+        .build(Manager(parsed))?;
     let mut conn = pool.get()?;
     with_startup_lock(&mut conn, super::migrate::run)
         .map_err(|e| DbError::Migrate(e.to_string()))?;
-    Ok((pool, parsed.backend))
+    Ok((pool, backend))
 }
 
 /// Key of the PostgreSQL advisory lock a hub holds while it migrates and bootstraps.
@@ -298,5 +318,28 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("/proc/nope"), "{err}");
+    }
+
+    /// A connection the pool opens after start-up names the real cause of a failure
+    /// (here: the database was dropped), not "invalid connection url".
+    #[test]
+    fn later_connections_name_the_real_error() {
+        let Some(db) = crate::testing::TestDb::postgres() else {
+            return;
+        };
+        let (pool, _) = super::super::connect(&db.url, 1).expect("connects");
+        let name = db.url.rsplit('/').next().unwrap_or_default().to_owned();
+        let mut admin =
+            PgConnection::establish(crate::testing::PG_ADMIN_URL).expect("admin connection");
+        admin
+            .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .expect("drop");
+        let err = match Manager(DbUrl::parse(&db.url).expect("url")).connect() {
+            Ok(_) => panic!("connected to a dropped database"),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains("does not exist"), "{err}");
+        assert!(err.contains(&name), "{err}");
+        drop(pool);
     }
 }
