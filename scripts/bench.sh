@@ -18,6 +18,8 @@
 #   BENCH_OUT        document to rewrite       (default docs/benchmarks.md)
 #   BENCH_KEEP       directory to keep reports and logs in (default: a temp dir)
 #   BENCH_NO_BUILD   set to skip `cargo build --release`
+#   BENCH_HUB_BIN    hub binary to measure (default target/release/lunasentri-hub), e.g.
+#                    a copy of an older build, to compare two builds on one machine
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"

@@ -6,7 +6,7 @@
 # shellcheck disable=SC2034 # the variables are used by the scripts that source this
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-HUB_BIN="$ROOT/target/release/lunasentri-hub"
+HUB_BIN="${BENCH_HUB_BIN:-$ROOT/target/release/lunasentri-hub}"
 LOADGEN_BIN="$ROOT/target/release/lunasentri-loadgen"
 ADMIN_EMAIL=bench-admin@example.com
 ADMIN_PASSWORD=bench-admin-password
