@@ -1,9 +1,10 @@
 //! Retention: how long each history tier is kept, and the background task that deletes
 //! what has expired.
 //!
-//! The task runs on its own thread with pooled connections and deletes per machine in
-//! short statements, each sized to take about [`PassOptions::step`] (at most
-//! [`PassOptions::batch`] rows) and each followed by a pause at least as long as it took:
+//! The task runs on its own thread with pooled connections and deletes in short
+//! statements (per machine on SQLite, per time slice on PostgreSQL: see [`Slicing`]),
+//! each sized to take about [`PassOptions::step`] (at most [`PassOptions::batch`] rows)
+//! and each followed by a pause at least as long as it took:
 //! the writer never waits long for the database, and retention holds SQLite's write lock
 //! (and uses a core) at most half the time, however much has expired. On SQLite it then
 //! returns free pages to the file system with `PRAGMA incremental_vacuum` (new databases
@@ -139,7 +140,8 @@ pub fn store(conn: &mut DbConn, r: Retention) -> QueryResult<()> {
 /// Statement sizes and pauses of a retention pass.
 #[derive(Debug, Clone)]
 pub struct PassOptions {
-    /// Most rows one DELETE statement removes.
+    /// Most rows one DELETE statement removes (for time slices: the rows a slice is
+    /// sized to hold at the rate seen so far).
     pub batch: i64,
     /// How long one statement should hold the database: DELETE batches and vacuum steps
     /// are resized towards it from how long the previous one took.
@@ -150,6 +152,24 @@ pub struct PassOptions {
     pub pause: Duration,
     /// Longest time one pass spends returning free pages to the file system.
     pub vacuum_budget: Duration,
+    /// How expired rows are grouped into statements.
+    pub slicing: Slicing,
+}
+
+/// How a pass groups expired rows into DELETE statements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Slicing {
+    /// By machine on SQLite, by time on PostgreSQL.
+    #[default]
+    Auto,
+    /// One machine's oldest expired rows per statement. On SQLite a machine's rows are
+    /// neighbours in the table's primary-key order, so a statement touches few pages.
+    PerMachine,
+    /// One time slice of every machine per statement. PostgreSQL stores rows in arrival
+    /// order, so a slice sits in a few neighbouring pages found through the BRIN index
+    /// on the time column; statements per machine would visit every page of the expired
+    /// range once per machine (measured: `make bench-pg-volume`, docs/operations.md).
+    ByTime,
 }
 
 impl Default for PassOptions {
@@ -159,6 +179,7 @@ impl Default for PassOptions {
             step: Duration::from_millis(50),
             pause: Duration::from_millis(20),
             vacuum_budget: Duration::from_secs(60),
+            slicing: Slicing::Auto,
         }
     }
 }
@@ -190,6 +211,14 @@ pub struct Deleted {
 }
 
 impl Deleted {
+    fn tier_mut(&mut self, tier: Tier) -> &mut u64 {
+        match tier {
+            Tier::Raw => &mut self.raw,
+            Tier::Minute => &mut self.minute,
+            Tier::Hour => &mut self.hour,
+        }
+    }
+
     pub fn total(&self) -> u64 {
         self.raw + self.minute + self.hour
     }
@@ -212,10 +241,9 @@ impl Drop for Running<'_> {
 }
 
 /// Deletes, in every tier, the rows older than `now_ms` minus that tier's retention,
-/// in statements of at most `opts.batch` rows sized to take about `opts.step`, each on a
-/// connection taken from the pool for that statement only, counting them in `metrics`
-/// as it goes; then returns free pages to the file system (SQLite). Stops early when
-/// `stop` is set.
+/// in statements sized to take about `opts.step` (see [`Slicing`]), each on a connection
+/// taken from the pool for that statement only, counting them in `metrics` as it goes;
+/// then returns free pages to the file system (SQLite). Stops early when `stop` is set.
 pub fn pass(
     pool: &Pool,
     now_ms: i64,
@@ -229,55 +257,144 @@ pub fn pass(
         pool.get()
             .map_err(|e| diesel::result::Error::QueryBuilderError(e.to_string().into()))
     };
-    let ids = machines::ids(&mut *get()?, None)?;
+    let by_time = match opts.slicing {
+        Slicing::Auto => matches!(&*get()?, DbConn::Pg(_)),
+        Slicing::PerMachine => false,
+        Slicing::ByTime => true,
+    };
+    let ids = if by_time {
+        Vec::new()
+    } else {
+        machines::ids(&mut *get()?, None)?
+    };
     let mut deleted = Deleted::default();
     for tier in Tier::ALL {
         let cutoff = now_ms.saturating_sub(keep.keep_ms(tier));
-        let t = tier.table();
-        let c = tier.ts_column();
-        let max = opts.batch.max(1);
-        // Resized after every full statement, carried from machine to machine.
-        let mut b = DELETE_FIRST_ROWS.min(max);
         let counter = metrics
             .retention_deleted_rows
             .get_or_create(&TierLabel { tier: tier.name() });
-        for &id in &ids {
-            loop {
-                if stop.load(Ordering::Relaxed) {
-                    return Ok(deleted);
-                }
-                // At most `b` rows: those up to the b-th oldest expired timestamp
-                // (timestamps are unique per machine), else all expired ones.
-                let sql = format!(
-                    "DELETE FROM {t} WHERE machine_id = {id} AND {c} < {cutoff} AND {c} <= \
-                     COALESCE((SELECT {c} FROM {t} WHERE machine_id = {id} AND {c} < {cutoff} \
-                     ORDER BY {c} LIMIT 1 OFFSET {}), {cutoff})",
-                    b - 1
-                );
-                let mut conn = get()?;
-                let began = Instant::now();
-                let n = diesel::sql_query(sql).execute(&mut *conn)? as u64;
-                let took = began.elapsed();
-                drop(conn);
-                counter.inc_by(n);
-                match tier {
-                    Tier::Raw => deleted.raw += n,
-                    Tier::Minute => deleted.minute += n,
-                    Tier::Hour => deleted.hour += n,
-                }
-                if (n as i64) < b {
-                    if n > 0 {
-                        opts.rest(took);
-                    }
-                    break;
-                }
-                opts.rest(took);
-                b = next_size(b, took, opts.step, max);
-            }
+        let mut delete = |sql: String| -> QueryResult<(i64, Duration)> {
+            let mut conn = get()?;
+            let began = Instant::now();
+            let n = diesel::sql_query(sql).execute(&mut *conn)? as u64;
+            let took = began.elapsed();
+            counter.inc_by(n);
+            *deleted.tier_mut(tier) += n;
+            Ok((n as i64, took))
+        };
+        let finished = if by_time {
+            let oldest = oldest(&mut *get()?, tier)?;
+            by_time_slices(&mut delete, tier, oldest, cutoff, opts, stop)?
+        } else {
+            per_machine(&mut delete, &ids, tier, cutoff, opts, stop)?
+        };
+        if !finished {
+            return Ok(deleted);
         }
     }
     reclaim(pool, opts, stop, metrics)?;
     Ok(deleted)
+}
+
+/// Runs one DELETE statement: rows removed and how long it took.
+type Delete<'a> = dyn FnMut(String) -> QueryResult<(i64, Duration)> + 'a;
+
+/// Expires one tier machine by machine, each statement removing at most `b` rows of one
+/// machine (its `b` oldest expired ones), `b` resized after every full statement and
+/// carried from machine to machine. Returns false when stopped.
+fn per_machine(
+    delete: &mut Delete,
+    ids: &[i64],
+    tier: Tier,
+    cutoff: i64,
+    opts: &PassOptions,
+    stop: &AtomicBool,
+) -> QueryResult<bool> {
+    let (t, c) = (tier.table(), tier.ts_column());
+    let max = opts.batch.max(1);
+    let mut b = DELETE_FIRST_ROWS.min(max);
+    for &id in ids {
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(false);
+            }
+            // At most `b` rows: those up to the b-th oldest expired timestamp
+            // (timestamps are unique per machine), else all expired ones.
+            let sql = format!(
+                "DELETE FROM {t} WHERE machine_id = {id} AND {c} < {cutoff} AND {c} <= \
+                 COALESCE((SELECT {c} FROM {t} WHERE machine_id = {id} AND {c} < {cutoff} \
+                 ORDER BY {c} LIMIT 1 OFFSET {}), {cutoff})",
+                b - 1
+            );
+            let (n, took) = delete(sql)?;
+            if n < b {
+                if n > 0 {
+                    opts.rest(took);
+                }
+                break;
+            }
+            opts.rest(took);
+            b = next_size(b, took, opts.step, max);
+        }
+    }
+    Ok(true)
+}
+
+/// Expires one tier by time slices across all machines, from the oldest stored
+/// timestamp up to `cutoff`: `[lo, hi)` per statement, the width resized after every
+/// statement towards `opts.step` and so that a slice holds about `opts.batch` rows at
+/// the rate seen so far. Returns false when stopped.
+fn by_time_slices(
+    delete: &mut Delete,
+    tier: Tier,
+    oldest: Option<i64>,
+    cutoff: i64,
+    opts: &PassOptions,
+    stop: &AtomicBool,
+) -> QueryResult<bool> {
+    let (t, c) = (tier.table(), tier.ts_column());
+    let Some(mut lo) = oldest else {
+        return Ok(true);
+    };
+    // One second of raw rows, one bucket of a rollup tier.
+    let mut width = tier.bucket_ms().max(1000);
+    while lo < cutoff {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(false);
+        }
+        let hi = lo.saturating_add(width).min(cutoff);
+        let (n, took) = delete(format!("DELETE FROM {t} WHERE {c} >= {lo} AND {c} < {hi}"))?;
+        if n > 0 {
+            opts.rest(took);
+        }
+        let by_time = next_size(width, took, opts.step, i64::MAX);
+        let by_rows = if n > 0 {
+            (opts.batch.max(1) as f64 * (hi - lo) as f64 / n as f64) as i64
+        } else {
+            i64::MAX
+        };
+        width = by_time.min(by_rows).max(1);
+        lo = hi;
+    }
+    Ok(true)
+}
+
+#[derive(diesel::QueryableByName)]
+struct Oldest {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    oldest: Option<i64>,
+}
+
+/// The oldest timestamp stored in `tier`: the smallest of the machines' oldest ones, each
+/// found through the primary key on `(machine_id, time)` rather than by a scan.
+fn oldest(conn: &mut DbConn, tier: Tier) -> QueryResult<Option<i64>> {
+    let (t, c) = (tier.table(), tier.ts_column());
+    Ok(diesel::sql_query(format!(
+        "SELECT MIN(m) AS oldest FROM (SELECT (SELECT MIN({c}) FROM {t} \
+         WHERE {t}.machine_id = machines.id) AS m FROM machines) per_machine"
+    ))
+    .get_result::<Oldest>(conn)?
+    .oldest)
 }
 
 /// SQLite: hands free pages back to the file system a slice at a time, for at most
@@ -436,7 +553,7 @@ mod tests {
 
     /// With time under the test's control, each pass deletes exactly the rows older than
     /// each tier's retention (in small batches), and nothing else; `/metrics` counts them.
-    fn deletes_exactly_what_expired(url: &str) {
+    fn deletes_exactly_what_expired(url: &str, slicing: Slicing) {
         let (pool, _) = crate::db::connect(url, 2).unwrap();
         let mut c = pool.get().unwrap();
         let ids = [machine(&mut c, "r1"), machine(&mut c, "r2")];
@@ -463,6 +580,7 @@ mod tests {
         let opts = PassOptions {
             batch: 7,
             pause: Duration::ZERO,
+            slicing,
             ..PassOptions::default()
         };
         let now = start + 10 * H;
@@ -540,17 +658,52 @@ mod tests {
         }
     }
 
-    /// Retention deletes exactly what expired, on SQLite.
+    /// Retention deletes exactly what expired, on SQLite, with either kind of statement
+    /// (per machine is its default).
     #[test]
     fn retention_pass_sqlite() {
-        deletes_exactly_what_expired(&TestDb::sqlite().url);
+        for slicing in [Slicing::Auto, Slicing::ByTime] {
+            deletes_exactly_what_expired(&TestDb::sqlite().url, slicing);
+        }
     }
 
-    /// Retention deletes exactly what expired, on PostgreSQL.
+    /// Retention deletes exactly what expired, on PostgreSQL, with either kind of
+    /// statement (by time slices is its default).
     #[test]
     fn retention_pass_postgres() {
-        if let Some(db) = TestDb::postgres() {
-            deletes_exactly_what_expired(&db.url);
+        for slicing in [Slicing::Auto, Slicing::PerMachine] {
+            if let Some(db) = TestDb::postgres() {
+                deletes_exactly_what_expired(&db.url, slicing);
+            }
+        }
+    }
+
+    /// On PostgreSQL every history table has a BRIN index on its time column, through
+    /// which time slices are found (whether the planner uses it depends on the table's
+    /// size: `make bench-pg-volume` shows it at volume).
+    #[test]
+    fn postgres_history_tables_have_brin_indexes_on_time() {
+        let Some(db) = TestDb::postgres() else {
+            return;
+        };
+        let (pool, _) = crate::db::connect(&db.url, 1).unwrap();
+        #[derive(diesel::QueryableByName)]
+        struct IndexDef {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            indexdef: String,
+        }
+        for tier in Tier::ALL {
+            let (t, col) = (tier.table(), tier.ts_column());
+            let defs: Vec<IndexDef> = diesel::sql_query(format!(
+                "SELECT indexdef FROM pg_indexes WHERE tablename = '{t}'"
+            ))
+            .load(&mut *pool.get().unwrap())
+            .unwrap();
+            assert!(
+                defs.iter()
+                    .any(|d| d.indexdef.contains(&format!("USING brin ({col})"))),
+                "{t}: no BRIN index on {col}"
+            );
         }
     }
 
