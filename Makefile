@@ -16,7 +16,7 @@ help:
 	@echo "make bench    release hub vs loadgen at several scales -> docs/benchmarks.md"
 	@echo "make bench-agent   agent footprint next to node_exporter and collectd"
 	@echo "make bench-alerts  what alert rules cost the hub -> docs/benchmarks.md"
-	@echo "make bench-pg-volume  PostgreSQL raw table at volume: B-tree vs BRIN, expiry cost"
+	@echo "make bench-pg-volume  PostgreSQL raw table at volume: index sizes, retention per machine vs by time"
 	@echo "make bench-retention  live latency while retention deletes a day of history -> docs/benchmarks.md"
 	@echo "make openapi  regenerate docs/api/openapi.json and the dashboard's types"
 
