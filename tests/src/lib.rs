@@ -15,25 +15,33 @@ pub use certs::TestCerts;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// The path of `target/<profile>/<name>` for the profile the tests were built with,
-/// found from the test executable (`target/<profile>/deps/e2e-…`). When the binary is
-/// missing it is built with `cargo build -p <package>` first.
+/// found from the test executable (`target/<profile>/deps/e2e-…`). The first call for a
+/// binary in a test process runs `cargo build -p <package> --bin <name>` for that
+/// profile (nothing to do when it is current), so a test never runs a binary older than
+/// the source.
 pub fn binary(package: &str, name: &str) -> PathBuf {
+    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let exe = std::env::current_exe().expect("current_exe");
     let profile_dir = exe
         .parent()
         .and_then(Path::parent)
         .expect("test executable lives in target/<profile>/deps");
     let path = profile_dir.join(name);
-    if !path.exists() {
+    let mut built = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
+    if !built.iter().any(|b| b == name) {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", package, "--bin", name])
-            .status()
-            .expect("run cargo build");
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "-q", "-p", package, "--bin", name]);
+        if profile_dir.file_name().is_some_and(|p| p == "release") {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("run cargo build");
         assert!(status.success(), "cargo build -p {package} failed");
+        built.push(name.to_owned());
     }
     assert!(path.exists(), "{} not found", path.display());
     path
