@@ -321,8 +321,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 /// Blocking threads per HTTP worker. Nearly every blocking job holds a pooled database
 /// connection, so threads beyond the pool size would only wait for one; actix-web's
 /// default (512 shared by the workers) let a burst of logins or registrations start
-/// hundreds of threads, and every thread that allocates keeps its own allocator heap
-/// (at 10,000 agents that was a third of the hub's memory). Jobs beyond the limit queue.
+/// hundreds of threads, and every thread that allocates keeps its own allocator heap.
+/// Jobs beyond the limit queue.
 fn blocking_threads(db_pool_size: u32) -> usize {
     (db_pool_size as usize).max(2)
 }
