@@ -1,7 +1,7 @@
 //! `/api/auth/*`: log in, log out, who am I, change my password.
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse, web};
 use lunasentri_schema::api::{ChangePassword, ErrorBody, LoginRequest, User};
 
 use super::extract::Json;
@@ -60,17 +60,28 @@ pub async fn login(
     let ttl = state.config.session_ttl;
     let token = random_token("");
     let hash = sha256_hex(&token);
+    // The password is checked without holding a database connection: argon2id takes
+    // tens of milliseconds and at most two checks run at once, so a burst of logins
+    // holding connections while they wait would starve every other request of the pool.
+    let found = {
+        let email = email.clone();
+        state.db(move |c| Ok(users::by_email(c, &email)?)).await?
+    };
+    let stored = found
+        .as_ref()
+        .map_or_else(|| dummy_hash().to_owned(), |u| u.password_hash.clone());
+    let ok = web::block(move || verify_password(&password, &stored)).await?;
+    let Some(checked) = found.filter(|_| ok) else {
+        tracing::info!("login failed");
+        return Err(ApiError::Unauthorized);
+    };
     let user = state
         .db(move |c| {
-            let user = users::by_email(c, &email)?;
-            let stored = user
-                .as_ref()
-                .map_or(dummy_hash(), |u| u.password_hash.as_str());
-            let ok = verify_password(&password, stored);
-            let Some(user) = user.filter(|_| ok) else {
-                tracing::info!("login failed");
-                return Err(ApiError::Unauthorized);
-            };
+            // The account as it is now: deleted or given a new password meanwhile, the
+            // check above no longer counts.
+            let user = users::by_email(c, &email)?
+                .filter(|u| u.id == checked.id && u.password_hash == checked.password_hash)
+                .ok_or(ApiError::Unauthorized)?;
             let now = now_ms();
             let new = sessions::NewSession {
                 user_id: user.id,
