@@ -14,6 +14,7 @@
 //! | `--ui-dir` | `LUNASENTRI_UI_DIR` | `ui_dir` | `frontend/dist` when present |
 //! | `--session-ttl` | `LUNASENTRI_SESSION_TTL` | `session_ttl` | `7d` |
 //! | `--local-host-metrics` | `LUNASENTRI_LOCAL_HOST_METRICS` | `local_host_metrics` | `false` |
+//! | `--metrics-token` | `LUNASENTRI_METRICS_TOKEN` | `metrics_token` | none (`/metrics` open) |
 //! | – | `LUNASENTRI_ADMIN_EMAIL` / `LUNASENTRI_ADMIN_PASSWORD` | – | first start only |
 //!
 //! Tuning keys exist only in the file (`limits.*`, `writer.*`, `offline_after_min`,
@@ -78,6 +79,10 @@ pub struct Cli {
     /// The URL users reach the hub at (for install commands, cookies and Origin checks).
     #[arg(long, env = "LUNASENTRI_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Bearer token `/metrics` requires (at least 16 characters); without it `/metrics`
+    /// answers anyone who reaches the hub.
+    #[arg(long, env = "LUNASENTRI_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// Directory with the built dashboard (overrides the embedded one).
     #[arg(long, env = "LUNASENTRI_UI_DIR")]
     pub ui_dir: Option<PathBuf>,
@@ -156,6 +161,7 @@ struct FileConfig {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     public_url: Option<String>,
+    metrics_token: Option<String>,
     ui_dir: Option<PathBuf>,
     session_ttl: Option<String>,
     local_host_metrics: Option<bool>,
@@ -203,6 +209,8 @@ pub struct Config {
     pub log_level: String,
     pub tls: Option<(PathBuf, PathBuf)>,
     pub public_url: Option<String>,
+    /// SHA-256 (hex) of the bearer token `/metrics` requires; the token itself is not kept.
+    pub metrics_token_sha256: Option<String>,
     pub ui_dir: Option<PathBuf>,
     pub session_ttl: Duration,
     pub local_host_metrics: bool,
@@ -230,6 +238,7 @@ impl Default for Config {
             log_level: "info".into(),
             tls: None,
             public_url: None,
+            metrics_token_sha256: None,
             ui_dir: None,
             session_ttl: Duration::from_secs(7 * 86_400),
             local_host_metrics: false,
@@ -339,6 +348,16 @@ impl Config {
                 format!("{u:?} must start with http:// or https://"),
             ));
         }
+        let metrics_token_sha256 = match cli.metrics_token.or(file.metrics_token) {
+            Some(t) if t.len() < 16 || t.chars().any(char::is_whitespace) => {
+                return Err(value(
+                    "metrics_token",
+                    "must be at least 16 characters, without spaces",
+                ));
+            }
+            Some(t) => Some(crate::auth::secrets::sha256_hex(&t)),
+            None => None,
+        };
         let db_pool_size = cli
             .db_pool_size
             .or(file.db_pool_size)
@@ -375,6 +394,7 @@ impl Config {
             log_level: cli.log_level.or(file.log_level).unwrap_or(d.log_level),
             tls,
             public_url,
+            metrics_token_sha256,
             ui_dir,
             session_ttl,
             local_host_metrics: cli
@@ -501,6 +521,32 @@ mod tests {
         assert_eq!(c.bind.port(), 7000);
         assert_eq!(c.database_url, "sqlite://file.db");
         assert_eq!(c.db_pool_size, 8);
+    }
+
+    /// A metrics token is kept only as its hash; a short one is refused by name.
+    #[test]
+    fn metrics_token() {
+        let cli = Cli {
+            metrics_token: Some("scrape-token-0123456789".into()),
+            ..Cli::default()
+        };
+        let c = Config::resolve(cli, (None, None)).unwrap();
+        assert_eq!(
+            c.metrics_token_sha256.as_deref(),
+            Some(crate::auth::secrets::sha256_hex("scrape-token-0123456789").as_str())
+        );
+        assert!(!format!("{c:?}").contains("scrape-token"));
+        let f = write("metrics_token: short\n");
+        let cli = Cli {
+            config: Some(f.path().into()),
+            ..Cli::default()
+        };
+        let err = Config::resolve(cli, (None, None)).unwrap_err().to_string();
+        assert!(err.contains("metrics_token"), "{err}");
+        assert!(
+            !err.contains("short"),
+            "the error must not repeat the secret: {err}"
+        );
     }
 
     /// Unknown keys and bad values in the file are errors naming them.

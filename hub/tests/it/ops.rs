@@ -108,4 +108,42 @@ async fn serves_tls(db: &TestDb) {
     );
 }
 
-crate::on_both_backends!(ops_endpoints, spa_fallback, serves_tls);
+/// With `metrics_token` set, `/metrics` answers only requests carrying that token.
+async fn metrics_token(db: &TestDb) {
+    const TOKEN: &str = "scrape-token-0123456789";
+    let hub = TestHub::builder(db)
+        .config(|c| c.metrics_token_sha256 = Some(lunasentri_hub::auth::secrets::sha256_hex(TOKEN)))
+        .start();
+    let client = reqwest::Client::new();
+    let get = |auth: Option<String>| {
+        let mut req = client.get(hub.url("/metrics"));
+        if let Some(a) = auth {
+            req = req.header("Authorization", a);
+        }
+        req.send()
+    };
+    for denied in [
+        None,
+        Some("Bearer wrong-token-0123456789".into()),
+        Some(TOKEN.into()),
+    ] {
+        let res = get(denied.clone()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{denied:?}");
+        assert!(!res.text().await.unwrap().contains("lunasentri_"));
+    }
+    let res = get(Some(format!("Bearer {TOKEN}"))).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("lunasentri_agents_connected")
+    );
+    // The other operations endpoints stay open for health checks.
+    assert_eq!(
+        reqwest::get(hub.url("/healthz")).await.unwrap().status(),
+        StatusCode::OK
+    );
+}
+
+crate::on_both_backends!(ops_endpoints, spa_fallback, serves_tls, metrics_token);

@@ -616,7 +616,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus text exposition of the hub's own metrics. */
+        /**
+         * Prometheus text exposition of the hub's own metrics. With `metrics_token` set, only
+         *     for requests that carry it as `Authorization: Bearer TOKEN`.
+         */
         get: operations["metrics"];
         put?: never;
         post?: never;
@@ -3136,6 +3139,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description `metrics_token` is set and the request does not carry it */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
         };
     };
