@@ -13,7 +13,7 @@ use lunasentri_schema::protocol::{
 use lunasentri_schema::{MachineStatus, Sample};
 use tokio::sync::oneshot;
 
-use super::extract::{Json, parse_json};
+use super::extract::{Json, bearer, parse_json};
 use super::validation;
 use crate::actors::AgentSession;
 use crate::actors::machine::SamplesReceived;
@@ -26,20 +26,6 @@ use crate::db::{enrollment, now_ms};
 use crate::error::{ApiError, ApiResult};
 use crate::state::State;
 use crate::validate;
-
-/// The Bearer credential of a request, if any.
-fn bearer(req: &HttpRequest) -> Option<String> {
-    let h = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    let token = h
-        .strip_prefix("Bearer ")
-        .or_else(|| h.strip_prefix("bearer "))?
-        .trim();
-    (!token.is_empty()).then(|| token.to_owned())
-}
 
 /// The machine a Bearer key belongs to; 401 for a missing, unknown or revoked key.
 async fn machine_for_key(state: &State, req: &HttpRequest) -> ApiResult<MachineRow> {

@@ -1,5 +1,6 @@
 //! Body and query extractors whose errors name the offending field by its path
-//! (`role: unknown variant …`, `from: invalid digit …`), which actix's own do not.
+//! (`role: unknown variant …`, `from: invalid digit …`), which actix's own do not, and
+//! the request's Bearer credential.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,6 +11,20 @@ use actix_web::{FromRequest, HttpRequest, web};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+
+/// The Bearer credential of a request, if any.
+pub fn bearer(req: &HttpRequest) -> Option<String> {
+    let h = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let token = h
+        .strip_prefix("Bearer ")
+        .or_else(|| h.strip_prefix("bearer "))?
+        .trim();
+    (!token.is_empty()).then(|| token.to_owned())
+}
 
 /// Largest JSON body of the REST API.
 pub const MAX_JSON: usize = 64 * 1024;

@@ -1,10 +1,10 @@
 //! Operations endpoints: liveness, readiness, Prometheus metrics.
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 use diesel::RunQueryDsl;
 use lunasentri_schema::api::ErrorBody;
 
+use super::extract::bearer;
 use crate::auth::secrets::sha256_hex;
 use crate::error::{ApiError, ApiResult};
 use crate::state::State;
@@ -38,15 +38,10 @@ pub async fn readyz(state: State) -> ApiResult<HttpResponse> {
     responses((status = 200, description = "Prometheus text format"),
               (status = 401, body = ErrorBody, description = "`metrics_token` is set and the request does not carry it")))]
 pub async fn metrics(state: State, req: HttpRequest) -> ApiResult<HttpResponse> {
-    if let Some(want) = &state.config.metrics_token_sha256 {
-        let presented = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if presented.is_none_or(|t| sha256_hex(t) != *want) {
-            return Err(ApiError::Unauthorized);
-        }
+    if let Some(want) = &state.config.metrics_token_sha256
+        && bearer(&req).is_none_or(|t| sha256_hex(&t) != *want)
+    {
+        return Err(ApiError::Unauthorized);
     }
     Ok(HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
