@@ -18,7 +18,7 @@
 //! - [`tls`]: optional HTTPS; [`local_host`]: `--local-host-metrics`.
 //! - [`testing`]: `TestHub`, a real hub on `127.0.0.1:0` with a temp database.
 //!
-//! [`build`] wires it all to a listener; [`run`] serves until SIGINT/SIGTERM.
+//! [`build`] wires it all to a listener ([`server`]); [`run`] serves until SIGINT/SIGTERM.
 
 pub mod actors;
 pub mod alerts;
@@ -33,6 +33,7 @@ pub mod live;
 pub mod local_host;
 pub mod query;
 pub mod retention;
+pub mod server;
 pub mod state;
 pub mod telemetry;
 pub mod testing;
@@ -45,7 +46,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use actix::Actor;
-use actix_web::{App, HttpServer, middleware, web};
+use actix_web::web;
 use anyhow::Context as _;
 
 use crate::actors::agent_session::AgentDeps;
@@ -273,32 +274,21 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
         .as_ref()
         .map(|(c, k)| tls::server_config(c, k))
         .transpose()?;
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(state.clone())
-            .wrap(http::errors::json_errors())
-            .wrap(middleware::Compress::default())
-            .wrap(middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
-            .configure(http::configure)
-    })
-    .worker_max_blocking_threads(blocking_threads(config.db_pool_size))
-    .shutdown_timeout(5);
-    let server = match tls {
-        Some(t) => server.listen_rustls_0_23(listener, t)?,
-        None => server.listen(listener)?,
-    };
-    let addr = server
-        .addrs()
-        .first()
-        .copied()
-        .context("the server has no address")?;
+    let addr = listener.local_addr().context("listener address")?;
+    let server = server::start(
+        listener,
+        server::Options {
+            state,
+            tls,
+            blocking_threads: blocking_threads(config.db_pool_size),
+        },
+    )?;
     let scheme = if config.tls.is_some() {
         "https"
     } else {
         "http"
     };
     tracing::info!("listening on {scheme}://{addr}");
-    let server = server.run();
     let local_agent = local_key
         .map(|key| local_host::start(addr, key))
         .transpose()?;

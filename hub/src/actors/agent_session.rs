@@ -1,5 +1,6 @@
 //! `AgentSession`: one per agent WebSocket on `/agent/stream`. The key and protocol
-//! version were checked before the upgrade (see `http::agent`); this actor parses and
+//! version were checked before the upgrade (see `http::agent::admit`); whichever
+//! library serves the socket ([`super::socket`]), this actor parses and
 //! validates frames, enforces size and rate limits, keeps the heartbeat, forwards to
 //! its [`MachineActor`], and acknowledges samples once the writer has committed them.
 
@@ -8,7 +9,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use actix_ws::{AggregatedMessage, ProtocolError};
 use bytestring::ByteString;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use lunasentri_schema::protocol::{MAX_BATCH_BYTES, MAX_BATCH_SAMPLES, MAX_FRAME_BYTES, close};
@@ -18,6 +18,7 @@ use super::machine::{
     AgentGone, CloseAgent, HelloReceived, MachineActor, MachineSettings, SamplesReceived,
 };
 use super::outbox::Outbox;
+use super::socket::{Inbound, Socket};
 use super::subscription_registry::SubscriptionRegistry;
 use super::writer::{Committed, Done, Writer};
 use crate::telemetry::HubMetrics;
@@ -44,8 +45,7 @@ pub struct AgentDeps {
 pub struct AgentSession {
     machine_id: i64,
     deps: AgentDeps,
-    ws: actix_ws::Session,
-    out: Option<Outbox>,
+    out: Outbox,
     machine: Option<Addr<MachineActor>>,
     limiter: DefaultDirectRateLimiter,
     acked: u64,
@@ -54,15 +54,28 @@ pub struct AgentSession {
 }
 
 impl AgentSession {
-    pub fn new(machine_id: i64, ws: actix_ws::Session, deps: AgentDeps) -> Self {
+    /// Starts the session on this arbiter, reading `inbound` and writing to `socket`.
+    pub fn spawn(
+        machine_id: i64,
+        inbound: impl Stream<Item = Inbound> + 'static,
+        socket: impl Socket,
+        deps: AgentDeps,
+    ) {
+        tracing::info!(machine_id, "agent connected");
+        AgentSession::create(|ctx| {
+            ctx.add_stream(inbound);
+            AgentSession::new(machine_id, Outbox::start(socket, OUTBOX, None), deps)
+        });
+    }
+
+    fn new(machine_id: i64, out: Outbox, deps: AgentDeps) -> Self {
         let per_sec = NonZeroU32::new(deps.frames_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
         let burst = per_sec.saturating_mul(NonZeroU32::new(2).unwrap_or(NonZeroU32::MIN));
         Self {
             machine_id,
             limiter: RateLimiter::direct(Quota::per_second(per_sec).allow_burst(burst)),
             deps,
-            ws,
-            out: None,
+            out,
             machine: None,
             acked: 0,
             last_heard: Instant::now(),
@@ -71,11 +84,9 @@ impl AgentSession {
     }
 
     fn send(&self, frame: &HubFrame) {
-        if let Some(out) = &self.out {
-            out.push(ByteString::from(
-                serde_json::to_string(frame).unwrap_or_default(),
-            ));
-        }
+        self.out.push(ByteString::from(
+            serde_json::to_string(frame).unwrap_or_default(),
+        ));
     }
 
     /// Sends an `error` frame naming the problem, then closes with `code`.
@@ -93,9 +104,7 @@ impl AgentSession {
 
     fn close(&mut self, ctx: &mut Context<Self>, code: u16, reason: &str) {
         self.closing = true;
-        if let Some(out) = &self.out {
-            out.close(code, reason);
-        }
+        self.out.close(code, reason);
         ctx.stop();
     }
 
@@ -179,7 +188,6 @@ impl Actor for AgentSession {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.deps.metrics.agents_connected.inc();
-        self.out = Some(Outbox::start(self.ws.clone(), OUTBOX, None));
         let machine = MachineActor::new(
             self.machine_id,
             self.deps.registry.clone(),
@@ -195,10 +203,7 @@ impl Actor for AgentSession {
                 tracing::info!(machine_id = act.machine_id, "agent timed out");
                 return act.close(ctx, close::GOING_AWAY, "no traffic for 45 s");
             }
-            let mut ws = act.ws.clone();
-            actix_web::rt::spawn(async move {
-                let _ = ws.ping(b"").await;
-            });
+            act.out.ping();
         });
     }
 
@@ -207,22 +212,20 @@ impl Actor for AgentSession {
         if let Some(m) = self.machine.take() {
             m.do_send(AgentGone);
         }
-        if let Some(out) = &self.out {
-            out.close(close::GOING_AWAY, "session ended");
-        }
+        self.out.close(close::GOING_AWAY, "session ended");
         Running::Stop
     }
 }
 
-impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for AgentSession {
-    fn handle(&mut self, item: Result<AggregatedMessage, ProtocolError>, ctx: &mut Context<Self>) {
+impl StreamHandler<Inbound> for AgentSession {
+    fn handle(&mut self, item: Inbound, ctx: &mut Context<Self>) {
         if self.closing {
             return;
         }
         self.last_heard = Instant::now();
         match item {
-            Ok(AggregatedMessage::Text(text)) => self.on_text(ctx, text),
-            Ok(AggregatedMessage::Binary(_)) => {
+            Inbound::Text(text) => self.on_text(ctx, text),
+            Inbound::Binary => {
                 self.deps.metrics.reject("binary");
                 self.fail(
                     ctx,
@@ -231,30 +234,25 @@ impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for AgentSession {
                     "binary frames are not supported: send JSON text".into(),
                 );
             }
-            Ok(AggregatedMessage::Ping(p)) => {
-                let mut ws = self.ws.clone();
-                actix_web::rt::spawn(async move {
-                    let _ = ws.pong(&p).await;
-                });
-            }
-            Ok(AggregatedMessage::Pong(_)) => {}
-            Ok(AggregatedMessage::Close(_)) => {
+            Inbound::Ping(p) => self.out.pong(p),
+            Inbound::Pong => {}
+            Inbound::Close => {
                 self.closing = true;
                 ctx.stop();
             }
-            Err(ProtocolError::Overflow) => {
+            Inbound::TooLarge => {
                 self.deps.metrics.reject("too_large");
                 let msg =
                     format!("frame exceeds {MAX_BATCH_BYTES} bytes (the largest batch frame)");
                 self.fail(ctx, close::BAD_FRAME, "frame_too_large", msg);
             }
-            Err(ProtocolError::Io(e)) => {
+            Inbound::Lost(e) => {
                 // The peer went away mid-frame: a lost connection, not bad input.
                 tracing::debug!(machine_id = self.machine_id, error = %e, "agent connection lost");
                 self.closing = true;
                 ctx.stop();
             }
-            Err(e) => {
+            Inbound::Protocol(e) => {
                 self.deps.metrics.reject("protocol");
                 let msg = format!("WebSocket protocol error: {e}");
                 self.fail(ctx, close::BAD_FRAME, "protocol_error", msg);

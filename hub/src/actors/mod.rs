@@ -3,7 +3,8 @@
 //! - [`agent_session`]: one per agent connection: authenticates, parses, rate-limits.
 //! - [`machine`]: one per connected machine: status, last sample, publishing, persisting.
 //! - [`subscription_registry`]: one per hub: who watches which machine, and may they.
-//! - [`browser_session`]: one per dashboard socket, with a bounded outbound queue.
+//! - [`browser_session`]: one per dashboard socket, with a bounded outbound queue
+//!   ([`outbox`]) over either WebSocket library ([`socket`]).
 //! - [`writer`]: the batch writer thread that owns the metrics write path, fed through
 //!   [`job_queue`].
 
@@ -12,6 +13,7 @@ pub mod browser_session;
 pub mod job_queue;
 pub mod machine;
 pub mod outbox;
+pub mod socket;
 pub mod subscription_registry;
 pub mod writer;
 

@@ -1,5 +1,5 @@
-//! The outbound side of a session socket: a bounded queue drained into the actix-ws
-//! session by one local task, in order. When a peer stops reading, the socket's send
+//! The outbound side of a session socket: a bounded queue drained into the socket
+//! ([`Socket`]) by one local task, in order. When a peer stops reading, the socket's send
 //! channel fills, the task waits, and the queue fills; then the OLDEST frames are
 //! dropped and counted, so a stalled peer costs a fixed amount of memory and never
 //! slows anyone else.
@@ -8,13 +8,17 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use actix_ws::{CloseCode, CloseReason, Session};
+use bytes::Bytes;
 use bytestring::ByteString;
 use tokio::sync::Notify;
 
+use super::socket::Socket;
+
 enum Out {
     Text(ByteString),
-    Close(CloseReason),
+    Ping,
+    Pong(Bytes),
+    Close(u16, String),
 }
 
 struct Inner {
@@ -41,8 +45,8 @@ impl std::fmt::Debug for Outbox {
 }
 
 impl Outbox {
-    /// Starts draining into `session`; `lagged` frames report drops to the peer.
-    pub fn start(session: Session, cap: usize, lagged: Option<LaggedFrame>) -> Self {
+    /// Starts draining into `socket`; `lagged` frames report drops to the peer.
+    pub fn start(socket: impl Socket, cap: usize, lagged: Option<LaggedFrame>) -> Self {
         let inner = Rc::new(RefCell::new(Inner {
             queue: VecDeque::new(),
             cap: cap.max(1),
@@ -51,7 +55,7 @@ impl Outbox {
         }));
         let notify = Rc::new(Notify::new());
         let (i, n) = (inner.clone(), notify.clone());
-        actix_web::rt::spawn(drain(session, i, n, lagged));
+        actix_web::rt::spawn(drain(socket, i, n, lagged));
         Self { inner, notify }
     }
 
@@ -73,6 +77,24 @@ impl Outbox {
         dropped
     }
 
+    /// Queues a ping, or the answer to the peer's ping.
+    pub fn ping(&self) {
+        self.control(Out::Ping);
+    }
+
+    pub fn pong(&self, payload: Bytes) {
+        self.control(Out::Pong(payload));
+    }
+
+    fn control(&self, out: Out) {
+        let mut inner = self.inner.borrow_mut();
+        if !inner.closed {
+            inner.queue.push_back(out);
+            drop(inner);
+            self.notify.notify_one();
+        }
+    }
+
     /// Sends what is queued, then closes with `code`; later pushes are ignored.
     pub fn close(&self, code: u16, reason: &str) {
         let mut inner = self.inner.borrow_mut();
@@ -80,18 +102,16 @@ impl Outbox {
             return;
         }
         inner.closed = true;
-        let reason = CloseReason {
-            code: CloseCode::from(code),
-            description: Some(reason.chars().take(120).collect()),
-        };
-        inner.queue.push_back(Out::Close(reason));
+        inner
+            .queue
+            .push_back(Out::Close(code, reason.chars().take(120).collect()));
         drop(inner);
         self.notify.notify_one();
     }
 }
 
 async fn drain(
-    mut session: Session,
+    mut socket: impl Socket,
     inner: Rc<RefCell<Inner>>,
     notify: Rc<Notify>,
     lagged: Option<LaggedFrame>,
@@ -107,18 +127,22 @@ async fn drain(
                 _ => i.queue.pop_front(),
             }
         };
-        match next {
-            Some(Out::Text(t)) => {
-                if session.text(t).await.is_err() {
-                    break;
-                }
-            }
-            Some(Out::Close(reason)) => {
-                let _ = session.close(Some(reason)).await;
+        let sent = match next {
+            Some(Out::Text(t)) => socket.text(t).await,
+            Some(Out::Ping) => socket.ping().await,
+            Some(Out::Pong(p)) => socket.pong(p).await,
+            Some(Out::Close(code, reason)) => {
+                socket.close(code, reason).await;
                 inner.borrow_mut().closed = true;
                 return;
             }
-            None => notify.notified().await,
+            None => {
+                notify.notified().await;
+                Ok(())
+            }
+        };
+        if sent.is_err() {
+            break;
         }
     }
     let mut i = inner.borrow_mut();

@@ -1,11 +1,17 @@
 //! `/agent/*`: the agent link. The WebSocket `/agent/stream` is authenticated here,
 //! before the upgrade (bad key → 401, unknown protocol → 400); so are the HTTP
 //! fallback `POST /agent/metrics`, `GET /agent/health` and `POST /agent/register`.
+//!
+//! Most agent sockets never reach the handler below: `crate::server` recognises an
+//! agent upgrade as a connection's first request, admits it with [`admit`] and serves
+//! it with tokio-tungstenite, without actix-http's per-connection buffers. The handler
+//! serves the rest (an upgrade after other requests on a kept-alive connection, TLS)
+//! and answers every refused upgrade.
 
 use std::time::Instant;
 
-use actix::{Actor, AsyncContext};
 use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt as _;
 use lunasentri_schema::api::{Accepted, AgentHealth, ErrorBody, RegisterRequest, RegisterResponse};
 use lunasentri_schema::protocol::{
     API_KEY_PREFIX, MAX_BATCH_BYTES, MAX_BATCH_SAMPLES, PROTOCOL_HEADER, PROTOCOL_VERSION,
@@ -13,10 +19,11 @@ use lunasentri_schema::protocol::{
 use lunasentri_schema::{MachineStatus, Sample};
 use tokio::sync::oneshot;
 
-use super::extract::{Json, bearer, parse_json};
+use super::extract::{Json, bearer, bearer_value, parse_json};
 use super::validation;
 use crate::actors::AgentSession;
 use crate::actors::machine::SamplesReceived;
+use crate::actors::socket::Inbound;
 use crate::actors::subscription_registry::RouteSamples;
 use crate::actors::writer::Done;
 use crate::auth::secrets::{display_prefix, random_token, sha256_hex};
@@ -29,7 +36,11 @@ use crate::validate;
 
 /// The machine a Bearer key belongs to; 401 for a missing, unknown or revoked key.
 async fn machine_for_key(state: &State, req: &HttpRequest) -> ApiResult<MachineRow> {
-    let key = bearer(req).ok_or(ApiError::Unauthorized)?;
+    machine_for(state, bearer(req)).await
+}
+
+async fn machine_for(state: &State, key: Option<String>) -> ApiResult<MachineRow> {
+    let key = key.ok_or(ApiError::Unauthorized)?;
     if !key.starts_with(API_KEY_PREFIX) {
         return Err(ApiError::Unauthorized);
     }
@@ -40,11 +51,7 @@ async fn machine_for_key(state: &State, req: &HttpRequest) -> ApiResult<MachineR
 }
 
 /// The protocol version header must name a version this hub speaks.
-fn check_protocol(req: &HttpRequest) -> ApiResult<()> {
-    let v = req
-        .headers()
-        .get(PROTOCOL_HEADER)
-        .and_then(|v| v.to_str().ok());
+fn check_protocol(v: Option<&str>) -> ApiResult<()> {
     match v.map(str::trim) {
         Some(v) if v == PROTOCOL_VERSION.to_string() => Ok(()),
         Some(v) => Err(ApiError::BadRequest(format!(
@@ -63,8 +70,29 @@ fn check_protocol(req: &HttpRequest) -> ApiResult<()> {
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn stream(state: State, req: HttpRequest, body: web::Payload) -> ApiResult<HttpResponse> {
-    let machine = machine_for_key(&state, &req).await?;
-    check_protocol(&req)?;
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let key = header(actix_web::http::header::AUTHORIZATION.as_str()).and_then(bearer_value);
+    let machine_id = admit(&state, key, header(PROTOCOL_HEADER)).await?;
+    let (res, session, msgs) = actix_ws::handle(&req, body)
+        .map_err(|e| ApiError::BadRequest(format!("WebSocket upgrade failed: {e}")))?;
+    let msgs = msgs
+        .max_frame_size(MAX_BATCH_BYTES)
+        .aggregate_continuations()
+        .max_continuation_size(MAX_BATCH_BYTES);
+    AgentSession::spawn(
+        machine_id,
+        msgs.map(Inbound::from),
+        session,
+        state.live.agent.clone(),
+    );
+    Ok(res)
+}
+
+/// Decides whether an agent socket may open: the Bearer key names a machine and the
+/// protocol header a version this hub speaks. Returns the machine's id.
+pub async fn admit(state: &State, key: Option<String>, protocol: Option<&str>) -> ApiResult<i64> {
+    let machine = machine_for(state, key).await?;
+    check_protocol(protocol)?;
     if state.live.cluster.is_some() {
         // The machine may arrive from another hub: alerts open there stay open here
         // instead of firing again.
@@ -73,18 +101,7 @@ pub async fn stream(state: State, req: HttpRequest, body: web::Payload) -> ApiRe
             .db(move |c| Ok(alerts.restore_open(c, Some(id))?))
             .await?;
     }
-    let (res, session, msgs) = actix_ws::handle(&req, body)
-        .map_err(|e| ApiError::BadRequest(format!("WebSocket upgrade failed: {e}")))?;
-    let msgs = msgs
-        .max_frame_size(MAX_BATCH_BYTES)
-        .aggregate_continuations()
-        .max_continuation_size(MAX_BATCH_BYTES);
-    tracing::info!(machine_id = machine.id, "agent connected");
-    AgentSession::create(|ctx| {
-        ctx.add_stream(msgs);
-        AgentSession::new(machine.id, session, state.live.agent.clone())
-    });
-    Ok(res)
+    Ok(machine.id)
 }
 
 /// Parses one sample or `{samples:[…]}`, naming what is wrong.

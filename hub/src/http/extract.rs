@@ -19,6 +19,11 @@ pub fn bearer(req: &HttpRequest) -> Option<String> {
         .get(actix_web::http::header::AUTHORIZATION)?
         .to_str()
         .ok()?;
+    bearer_value(h)
+}
+
+/// The credential of an `Authorization: Bearer …` header value.
+pub fn bearer_value(h: &str) -> Option<String> {
     let token = h
         .strip_prefix("Bearer ")
         .or_else(|| h.strip_prefix("bearer "))?

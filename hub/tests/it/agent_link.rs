@@ -30,6 +30,40 @@ async fn handshake_is_checked(db: &TestDb) {
     assert!(TestAgent::try_connect(&hub, &m.api_key, "1").await.is_ok());
 }
 
+/// Most agent sockets are taken over before actix-http (`lunasentri_hub::server`); an
+/// upgrade that is not a connection's first request is served by actix-web's handler.
+/// Both behave the same: samples are acknowledged and streamed, bad frames refused.
+async fn both_socket_paths_behave_alike(db: &TestDb) {
+    let hub = TestHub::start(db);
+    let admin = Client::admin(&hub).await;
+    let mut browser = TestBrowser::connect(&hub, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let t0 = now_ms() - 10_000;
+    for (i, path) in ["first request", "kept-alive connection"]
+        .iter()
+        .enumerate()
+    {
+        let m = admin.create_machine(path).await;
+        browser.subscribe(Some(vec![m.machine.id])).await;
+        let mut agent = match i {
+            0 => TestAgent::connect(&hub, &m.api_key).await,
+            _ => TestAgent::connect_after_request(&hub, &m.api_key).await,
+        };
+        agent.send(&AgentFrame::Sample(sample(7, t0))).await;
+        agent.wait_ack(7).await;
+        let id = m.machine.id;
+        browser
+            .until(|f| matches!(f, LiveFrame::Sample { machine_id, .. } if *machine_id == id))
+            .await;
+        assert_eq!(db.count_metrics(id), 1, "{path}");
+        agent.send_raw(Message::binary(vec![1, 2, 3])).await;
+        assert_eq!(
+            agent.expect_error_and_close().await,
+            ("binary_frame".into(), Some(close::BAD_FRAME)),
+            "{path}"
+        );
+    }
+}
+
 /// A batch sent twice is stored once, and each send is acknowledged.
 async fn replay_is_idempotent(db: &TestDb) {
     let hub = TestHub::start(db);
@@ -414,6 +448,7 @@ async fn writer_backpressure_is_visible(db: &TestDb) {
 
 crate::on_both_backends!(
     handshake_is_checked,
+    both_socket_paths_behave_alike,
     replay_is_idempotent,
     bad_input_is_refused,
     http_fallback,

@@ -9,9 +9,11 @@ use lunasentri_schema::api::{MachineWithKey, User};
 use lunasentri_schema::{AgentFrame, HubFrame, LiveFrame, Sample};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::{Message, http::HeaderValue};
+use tokio_tungstenite::tungstenite::handshake::client::Request;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, http::HeaderValue};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// Longest wait for something that should happen promptly.
@@ -182,6 +184,37 @@ impl TestAgent {
         key: &str,
         protocol: &str,
     ) -> Result<Self, (u16, String)> {
+        Self::upgrade(tokio_tungstenite::connect_async(Self::request(hub, key, protocol)).await)
+    }
+
+    /// Connects as the second request of a kept-alive connection (after `GET /healthz`),
+    /// the way a reverse proxy reusing its upstream connections would.
+    pub async fn connect_after_request(hub: &TestHub, key: &str) -> Self {
+        let mut tcp = TcpStream::connect(hub.addr).await.expect("connect");
+        tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\n")
+            .await
+            .expect("write");
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            head.push(tcp.read_u8().await.expect("response head"));
+        }
+        let head = String::from_utf8(head).expect("utf-8 head");
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        let len: usize = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse().expect("length"))
+            })
+            .expect("content-length");
+        tcp.read_exact(&mut vec![0; len]).await.expect("body");
+        let req = Self::request(hub, key, "1");
+        let res = tokio_tungstenite::client_async(req, MaybeTlsStream::Plain(tcp)).await;
+        Self::upgrade(res).expect("agent connects on a kept-alive connection")
+    }
+
+    fn request(hub: &TestHub, key: &str, protocol: &str) -> Request {
         let mut req = hub
             .ws_url("/agent/stream")
             .into_client_request()
@@ -194,9 +227,13 @@ impl TestAgent {
             "X-LunaSentri-Protocol",
             HeaderValue::from_str(protocol).expect("header"),
         );
-        match tokio_tungstenite::connect_async(req).await {
+        req
+    }
+
+    fn upgrade<R>(res: Result<(Ws, R), WsError>) -> Result<Self, (u16, String)> {
+        match res {
             Ok((ws, _)) => Ok(Self { ws }),
-            Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
+            Err(WsError::Http(res)) => {
                 let body = res
                     .body()
                     .as_ref()
