@@ -1,15 +1,18 @@
 //! The listening socket: actix-web for the dashboard, the REST API and the HTTP agent
-//! endpoints; agent WebSockets taken over before actix-http's dispatcher.
+//! endpoints; the long-lived WebSockets taken over before actix-http's dispatcher.
 //!
-//! An agent socket lives for days and carries a small frame per second. Served by
-//! actix-http it keeps the dispatcher's read and write buffers (8 KiB each, the read
-//! buffer regrown to 16 KiB) plus actix-ws's decoder for its whole life: half of what
-//! a connection costs (`docs/architecture.md`, *Where per-connection memory goes*).
-//! So on plain HTTP each new connection's first request is looked at before actix-http
-//! sees it ([`first_request`]): an agent upgrade with a valid key is answered by
-//! tokio-tungstenite with a 4 KiB read buffer, everything else (and every refused
-//! upgrade, whose error actix-web's handler words) goes to actix-http unchanged.
-//! With TLS the hub serves every connection through actix-web.
+//! An agent socket lives for days and carries a small frame per second; a dashboard
+//! socket lives as long as the tab. Served by actix-http, each keeps the dispatcher's
+//! read and write buffers (8 KiB each, grown to 16 KiB under load) plus actix-ws's
+//! codec for its whole life: half of what a connection cost (`docs/architecture.md`,
+//! *Where per-connection memory goes*). So on plain HTTP each new connection's first
+//! request is looked at before actix-http sees it ([`first_request`]): an upgrade to
+//! `/agent/stream` or `/api/live` that passes the same admission as actix-web's
+//! handlers (`http::agent::admit`, `http::live::admit`) is answered by tokio-tungstenite
+//! with a 4 KiB read buffer. Everything else, including every refused upgrade (its
+//! error is worded by actix-web's handler) and upgrades after other requests on a
+//! kept-alive connection, goes to actix-http unchanged. With TLS the hub serves every
+//! connection through actix-web.
 
 pub mod first_request;
 
@@ -30,13 +33,14 @@ use anyhow::Context as _;
 use futures_util::StreamExt as _;
 use lunasentri_schema::protocol::MAX_BATCH_BYTES;
 use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use crate::actors::AgentSession;
 use crate::actors::socket::Inbound;
+use crate::actors::{AgentSession, BrowserSession};
 use crate::http;
 use crate::state::AppState;
-use first_request::{AgentHead, Head, MAX_HEAD};
+use first_request::{Head, Kind, MAX_HEAD, UpgradeHead};
 
 /// actix-web's defaults, kept for the plain-HTTP server built here.
 const KEEP_ALIVE: Duration = Duration::from_secs(5);
@@ -46,6 +50,8 @@ const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 const SHUTDOWN_TIMEOUT: u64 = 5;
 /// Pause between two looks at an incomplete first request.
 const HEAD_POLL: Duration = Duration::from_millis(5);
+/// Initial read buffer of a socket taken over; it grows for a larger frame.
+const READ_BUFFER: usize = 4096;
 
 /// Everything the server needs.
 pub struct Options {
@@ -126,18 +132,49 @@ async fn serve<S>(io: TcpStream, http: Rc<S>, state: web::Data<AppState>) -> Res
 where
     S: Service<TcpStream, Response = ()>,
 {
-    if let Some(head) = agent_upgrade(&io).await {
-        let protocol = head.protocol.as_deref();
-        if let Ok(machine_id) = http::agent::admit(&state, head.key, protocol).await {
-            take_agent_socket(io, machine_id, &state).await;
-            return Ok(());
-        }
-    }
+    let io = match upgrade_head(&io).await {
+        Some(head) => match take_over(io, head, &state).await {
+            Ok(()) => return Ok(()),
+            Err(io) => io,
+        },
+        None => io,
+    };
     http.call(io).await
 }
 
+/// Serves an admitted upgrade itself; hands a refused one back for actix-web to answer.
+async fn take_over(
+    io: TcpStream,
+    head: UpgradeHead,
+    state: &web::Data<AppState>,
+) -> Result<(), TcpStream> {
+    match head.kind {
+        Kind::Agent => {
+            let Ok(machine_id) = http::agent::admit(state, &head).await else {
+                return Err(io);
+            };
+            if let Some(ws) = accept(io, MAX_BATCH_BYTES).await {
+                let (sink, stream) = ws.split();
+                let inbound = stream.map(Inbound::from);
+                AgentSession::spawn(machine_id, inbound, sink, state.live.agent.clone());
+            }
+        }
+        Kind::Live => {
+            let Ok(user) = http::live::admit(state, &head).await else {
+                return Err(io);
+            };
+            if let Some(ws) = accept(io, http::live::MAX_CLIENT_FRAME).await {
+                let (sink, stream) = ws.split();
+                let deps = http::live::browser_deps(state, &user);
+                BrowserSession::spawn(deps, stream.map(Inbound::from), sink);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Looks at the connection's first request without consuming it.
-async fn agent_upgrade(io: &TcpStream) -> Option<AgentHead> {
+async fn upgrade_head(io: &TcpStream) -> Option<UpgradeHead> {
     let deadline = Instant::now() + REQUEST_TIMEOUT;
     let mut buf = vec![0; MAX_HEAD];
     loop {
@@ -147,27 +184,24 @@ async fn agent_upgrade(io: &TcpStream) -> Option<AgentHead> {
             .ok()?
             .ok()?;
         match first_request::classify(&buf[..n]) {
-            Head::Agent(head) => return Some(head),
+            Head::Upgrade(head) => return Some(head),
             Head::Incomplete if n > 0 => tokio::time::sleep(HEAD_POLL).await,
             Head::Incomplete | Head::Other => return None,
         }
     }
 }
 
-/// Completes the WebSocket handshake and starts the agent's session.
-async fn take_agent_socket(io: TcpStream, machine_id: i64, state: &AppState) {
+/// Completes the WebSocket handshake of an admitted upgrade; `None` (logged) if the
+/// peer broke it off.
+async fn accept(io: TcpStream, max_message: usize) -> Option<WebSocketStream<TcpStream>> {
     let _ = io.set_nodelay(true);
     let config = WebSocketConfig::default()
-        .read_buffer_size(4096)
+        .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
-        .max_frame_size(Some(MAX_BATCH_BYTES))
-        .max_message_size(Some(MAX_BATCH_BYTES));
-    match tokio_tungstenite::accept_async_with_config(io, Some(config)).await {
-        Ok(ws) => {
-            let (sink, stream) = ws.split();
-            let inbound = stream.map(Inbound::from);
-            AgentSession::spawn(machine_id, inbound, sink, state.live.agent.clone());
-        }
-        Err(e) => tracing::info!(machine_id, error = %e, "agent WebSocket handshake failed"),
-    }
+        .max_frame_size(Some(max_message))
+        .max_message_size(Some(max_message));
+    tokio_tungstenite::accept_async_with_config(io, Some(config))
+        .await
+        .inspect_err(|e| tracing::info!(error = %e, "WebSocket handshake failed"))
+        .ok()
 }

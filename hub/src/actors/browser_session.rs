@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use actix_ws::{AggregatedMessage, ProtocolError};
 use bytestring::ByteString;
 use lunasentri_schema::{LiveClientFrame, LiveFrame};
 
 use super::outbox::Outbox;
+use super::socket::{Inbound, Socket};
 use super::subscription_registry::{
     Connect, Deliver, Disconnect, EndSession, SessionId, Subscribe, SubscriptionRegistry,
     Unsubscribe, encode,
@@ -37,42 +37,48 @@ pub struct BrowserSession {
     auth_session_id: i64,
     registry: Addr<SubscriptionRegistry>,
     metrics: Arc<HubMetrics>,
-    ws: actix_ws::Session,
-    queue_cap: usize,
-    out: Option<Outbox>,
+    out: Outbox,
     last_heard: Instant,
 }
 
+/// Who a dashboard socket belongs to, and where it sends.
+pub struct BrowserDeps {
+    pub user_id: i64,
+    pub is_admin: bool,
+    /// The login session the socket was opened with (its logout ends the socket).
+    pub auth_session_id: i64,
+    pub registry: Addr<SubscriptionRegistry>,
+    pub metrics: Arc<HubMetrics>,
+    /// Frames the outbound queue holds before dropping the oldest.
+    pub queue_cap: usize,
+}
+
 impl BrowserSession {
-    pub fn new(
-        user_id: i64,
-        is_admin: bool,
-        auth_session_id: i64,
-        registry: Addr<SubscriptionRegistry>,
-        metrics: Arc<HubMetrics>,
-        ws: actix_ws::Session,
-        queue_cap: usize,
-    ) -> Self {
-        Self {
-            id: NEXT_SESSION.fetch_add(1, Ordering::Relaxed),
-            user_id,
-            is_admin,
-            auth_session_id,
-            registry,
-            metrics,
-            ws,
-            queue_cap,
-            out: None,
-            last_heard: Instant::now(),
-        }
+    /// Starts the session on this arbiter, reading `inbound` and writing to `socket`.
+    pub fn spawn(
+        deps: BrowserDeps,
+        inbound: impl Stream<Item = Inbound> + 'static,
+        socket: impl Socket,
+    ) {
+        BrowserSession::create(|ctx| {
+            ctx.add_stream(inbound);
+            Self {
+                id: NEXT_SESSION.fetch_add(1, Ordering::Relaxed),
+                user_id: deps.user_id,
+                is_admin: deps.is_admin,
+                auth_session_id: deps.auth_session_id,
+                registry: deps.registry,
+                metrics: deps.metrics,
+                out: Outbox::start(socket, deps.queue_cap, Some(lagged)),
+                last_heard: Instant::now(),
+            }
+        });
     }
 
     fn push(&self, frame: ByteString) {
-        if let Some(out) = &self.out {
-            let dropped = out.push(frame);
-            if dropped > 0 {
-                self.metrics.frames_dropped.inc_by(dropped);
-            }
+        let dropped = self.out.push(frame);
+        if dropped > 0 {
+            self.metrics.frames_dropped.inc_by(dropped);
         }
     }
 
@@ -108,7 +114,6 @@ impl Actor for BrowserSession {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.metrics.browser_sessions.inc();
-        self.out = Some(Outbox::start(self.ws.clone(), self.queue_cap, Some(lagged)));
         self.registry.do_send(Connect {
             session_id: self.id,
             user_id: self.user_id,
@@ -119,15 +124,10 @@ impl Actor for BrowserSession {
         });
         ctx.run_interval(PING_EVERY, |act, ctx| {
             if act.last_heard.elapsed() > PEER_TIMEOUT {
-                if let Some(out) = &act.out {
-                    out.close(1001, "no traffic for 30 s");
-                }
+                act.out.close(1001, "no traffic for 30 s");
                 return ctx.stop();
             }
-            let mut ws = act.ws.clone();
-            actix_web::rt::spawn(async move {
-                let _ = ws.ping(b"").await;
-            });
+            act.out.ping();
         });
     }
 
@@ -136,32 +136,27 @@ impl Actor for BrowserSession {
         self.registry.do_send(Disconnect {
             session_id: self.id,
         });
-        if let Some(out) = &self.out {
-            out.close(1001, "session ended");
-        }
+        self.out.close(1001, "session ended");
         Running::Stop
     }
 }
 
-impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for BrowserSession {
-    fn handle(&mut self, item: Result<AggregatedMessage, ProtocolError>, ctx: &mut Context<Self>) {
+impl StreamHandler<Inbound> for BrowserSession {
+    fn handle(&mut self, item: Inbound, ctx: &mut Context<Self>) {
         self.last_heard = Instant::now();
         match item {
-            Ok(AggregatedMessage::Text(text)) => self.on_text(&text),
-            Ok(AggregatedMessage::Binary(_)) => {
+            Inbound::Text(text) => self.on_text(&text),
+            Inbound::Binary => {
                 self.error(
                     "bad_request",
                     "binary frames are not supported: send JSON text".into(),
                 );
             }
-            Ok(AggregatedMessage::Ping(p)) => {
-                let mut ws = self.ws.clone();
-                actix_web::rt::spawn(async move {
-                    let _ = ws.pong(&p).await;
-                });
+            Inbound::Ping(p) => self.out.pong(p),
+            Inbound::Pong => {}
+            Inbound::Close | Inbound::TooLarge | Inbound::Lost(_) | Inbound::Protocol(_) => {
+                ctx.stop()
             }
-            Ok(AggregatedMessage::Pong(_)) => {}
-            Ok(AggregatedMessage::Close(_)) | Err(_) => ctx.stop(),
         }
     }
 
@@ -180,9 +175,7 @@ impl Handler<Deliver> for BrowserSession {
 impl Handler<EndSession> for BrowserSession {
     type Result = ();
     fn handle(&mut self, msg: EndSession, ctx: &mut Context<Self>) {
-        if let Some(out) = &self.out {
-            out.close(4401, msg.reason);
-        }
+        self.out.close(4401, msg.reason);
         ctx.stop();
     }
 }

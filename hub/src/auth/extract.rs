@@ -1,5 +1,6 @@
 //! [`AuthUser`]: the logged-in user behind a request's session cookie. Every REST
-//! handler that needs a user takes this extractor; nothing else reads the cookie.
+//! handler that needs a user takes this extractor, and the live socket's admission
+//! calls [`AuthUser::from_headers`]; nothing else reads the cookie.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,6 +11,7 @@ use lunasentri_schema::api::Role;
 use super::secrets::sha256_hex;
 use crate::db::{now_ms, sessions};
 use crate::error::ApiError;
+use crate::http::extract::Headers;
 use crate::state::State;
 
 /// Name of the session cookie.
@@ -38,6 +40,32 @@ impl AuthUser {
             Err(ApiError::Forbidden("this endpoint is for admins"))
         }
     }
+
+    /// The user whose session cookie `req` carries; 401 without a live session.
+    pub async fn from_headers(state: &State, req: &impl Headers) -> Result<Self, ApiError> {
+        let token = session_token(req).ok_or(ApiError::Unauthorized)?;
+        let hash = sha256_hex(&token);
+        let found = state
+            .db(move |c| Ok(sessions::user_for(c, &hash, now_ms())?))
+            .await?;
+        let (session_id, user) = found.ok_or(ApiError::Unauthorized)?;
+        Ok(AuthUser {
+            id: user.id,
+            role: user.role(),
+            email: user.email,
+            session_id,
+        })
+    }
+}
+
+/// The session cookie's value, from the `Cookie` header.
+fn session_token(req: &impl Headers) -> Option<String> {
+    req.header("cookie")?
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.trim_matches('"').to_owned())
+        .filter(|v| !v.is_empty())
 }
 
 impl FromRequest for AuthUser {
@@ -45,23 +73,10 @@ impl FromRequest for AuthUser {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
-        let state = req.app_data::<State>().cloned();
+        let req = req.clone();
         Box::pin(async move {
-            let (Some(token), Some(state)) = (token, state) else {
-                return Err(ApiError::Unauthorized);
-            };
-            let hash = sha256_hex(&token);
-            let found = state
-                .db(move |c| Ok(sessions::user_for(c, &hash, now_ms())?))
-                .await?;
-            let (session_id, user) = found.ok_or(ApiError::Unauthorized)?;
-            Ok(AuthUser {
-                id: user.id,
-                role: user.role(),
-                email: user.email,
-                session_id,
-            })
+            let state = req.app_data::<State>().ok_or(ApiError::Unauthorized)?;
+            Self::from_headers(state, &req).await
         })
     }
 }

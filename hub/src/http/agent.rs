@@ -19,7 +19,7 @@ use lunasentri_schema::protocol::{
 use lunasentri_schema::{MachineStatus, Sample};
 use tokio::sync::oneshot;
 
-use super::extract::{Json, bearer, bearer_value, parse_json};
+use super::extract::{Headers, Json, bearer, parse_json};
 use super::validation;
 use crate::actors::AgentSession;
 use crate::actors::machine::SamplesReceived;
@@ -35,12 +35,8 @@ use crate::state::State;
 use crate::validate;
 
 /// The machine a Bearer key belongs to; 401 for a missing, unknown or revoked key.
-async fn machine_for_key(state: &State, req: &HttpRequest) -> ApiResult<MachineRow> {
-    machine_for(state, bearer(req)).await
-}
-
-async fn machine_for(state: &State, key: Option<String>) -> ApiResult<MachineRow> {
-    let key = key.ok_or(ApiError::Unauthorized)?;
+async fn machine_for_key(state: &State, req: &impl Headers) -> ApiResult<MachineRow> {
+    let key = bearer(req).ok_or(ApiError::Unauthorized)?;
     if !key.starts_with(API_KEY_PREFIX) {
         return Err(ApiError::Unauthorized);
     }
@@ -70,9 +66,7 @@ fn check_protocol(v: Option<&str>) -> ApiResult<()> {
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn stream(state: State, req: HttpRequest, body: web::Payload) -> ApiResult<HttpResponse> {
-    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
-    let key = header(actix_web::http::header::AUTHORIZATION.as_str()).and_then(bearer_value);
-    let machine_id = admit(&state, key, header(PROTOCOL_HEADER)).await?;
+    let machine_id = admit(&state, &req).await?;
     let (res, session, msgs) = actix_ws::handle(&req, body)
         .map_err(|e| ApiError::BadRequest(format!("WebSocket upgrade failed: {e}")))?;
     let msgs = msgs
@@ -90,9 +84,9 @@ pub async fn stream(state: State, req: HttpRequest, body: web::Payload) -> ApiRe
 
 /// Decides whether an agent socket may open: the Bearer key names a machine and the
 /// protocol header a version this hub speaks. Returns the machine's id.
-pub async fn admit(state: &State, key: Option<String>, protocol: Option<&str>) -> ApiResult<i64> {
-    let machine = machine_for(state, key).await?;
-    check_protocol(protocol)?;
+pub async fn admit(state: &State, req: &impl Headers) -> ApiResult<i64> {
+    let machine = machine_for_key(state, req).await?;
+    check_protocol(req.header(PROTOCOL_HEADER))?;
     if state.live.cluster.is_some() {
         // The machine may arrive from another hub: alerts open there stay open here
         // instead of firing again.

@@ -12,18 +12,22 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
-/// The Bearer credential of a request, if any.
-pub fn bearer(req: &HttpRequest) -> Option<String> {
-    let h = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    bearer_value(h)
+/// A request's headers, whoever parsed them: actix-web, or `crate::server` for the
+/// upgrades it takes over.
+pub trait Headers {
+    /// The value of header `name` (case-insensitive), if present and text.
+    fn header(&self, name: &str) -> Option<&str>;
 }
 
-/// The credential of an `Authorization: Bearer …` header value.
-pub fn bearer_value(h: &str) -> Option<String> {
+impl Headers for HttpRequest {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers().get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// The Bearer credential of a request, if any.
+pub fn bearer(req: &impl Headers) -> Option<String> {
+    let h = req.header("authorization")?;
     let token = h
         .strip_prefix("Bearer ")
         .or_else(|| h.strip_prefix("bearer "))?

@@ -1,30 +1,45 @@
-//! Recognises an agent's WebSocket upgrade from the first bytes of a connection.
+//! Recognises a WebSocket upgrade to `/agent/stream` or `/api/live` from the first
+//! bytes of a connection.
 
-use lunasentri_schema::protocol::PROTOCOL_HEADER;
-
-use crate::http::extract::bearer_value;
+use crate::http::extract::Headers;
 
 /// Largest request head looked at; anything longer goes to the HTTP server.
 pub const MAX_HEAD: usize = 4096;
 
-const PATH: &str = "/agent/stream";
+/// The sockets taken over, by path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Agent,
+    Live,
+}
+
+const PATHS: [(&str, Kind); 2] = [("/agent/stream", Kind::Agent), ("/api/live", Kind::Live)];
 
 /// What the bytes seen so far are.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Head {
-    /// Could still become an agent upgrade: wait for more bytes.
+    /// Could still become an upgrade taken over: wait for more bytes.
     Incomplete,
     /// Anything else: the HTTP server answers it.
     Other,
-    /// A complete, well-formed agent upgrade request.
-    Agent(AgentHead),
+    /// A complete, well-formed upgrade request.
+    Upgrade(UpgradeHead),
 }
 
-/// The credentials an agent upgrade carries (not yet checked).
+/// An upgrade request's path and headers (credentials not yet checked).
 #[derive(Debug, PartialEq, Eq)]
-pub struct AgentHead {
-    pub key: Option<String>,
-    pub protocol: Option<String>,
+pub struct UpgradeHead {
+    pub kind: Kind,
+    headers: Vec<(String, String)>,
+}
+
+impl Headers for UpgradeHead {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// Classifies the start of a connection.
@@ -38,34 +53,48 @@ pub fn classify(bytes: &[u8]) -> Head {
     if req.method.is_some_and(|m| m != "GET") {
         return Head::Other;
     }
-    match req.path {
-        Some(p) if p.split('?').next() != Some(PATH) => return Head::Other,
-        None if !PATH.starts_with(path_so_far(bytes)) => return Head::Other,
-        _ => {}
-    }
-    if !complete {
+    let kind = match req.path {
+        Some(p) => match PATHS
+            .iter()
+            .find(|(path, _)| p.split('?').next() == Some(path))
+        {
+            Some((_, kind)) => Some(*kind),
+            None => return Head::Other,
+        },
+        None if PATHS.iter().any(|(p, _)| p.starts_with(path_so_far(bytes))) => None,
+        None => return Head::Other,
+    };
+    let Some(kind) = kind.filter(|_| complete) else {
         return if bytes.len() < MAX_HEAD {
             Head::Incomplete
         } else {
             Head::Other
         };
-    }
-    let header = |name: &str| {
-        req.headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
-            .and_then(|h| std::str::from_utf8(h.value).ok())
     };
-    let upgrade = header("upgrade").is_some_and(|v| v.trim().eq_ignore_ascii_case("websocket"));
-    let version = header("sec-websocket-version").is_some_and(|v| v.trim() == "13");
-    if !upgrade || !version || header("sec-websocket-key").is_none() {
+    let head = UpgradeHead {
+        kind,
+        headers: req
+            .headers
+            .iter()
+            .filter_map(|h| {
+                Some((
+                    h.name.to_owned(),
+                    std::str::from_utf8(h.value).ok()?.to_owned(),
+                ))
+            })
+            .collect(),
+    };
+    let upgrade = head
+        .header("upgrade")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("websocket"));
+    let version = head
+        .header("sec-websocket-version")
+        .is_some_and(|v| v.trim() == "13");
+    if !upgrade || !version || head.header("sec-websocket-key").is_none() {
         // Not a valid upgrade: actix-web's handler names what is missing.
         return Head::Other;
     }
-    Head::Agent(AgentHead {
-        key: header("authorization").and_then(bearer_value),
-        protocol: header(PROTOCOL_HEADER).map(str::to_owned),
-    })
+    Head::Upgrade(head)
 }
 
 /// The request target seen so far, while the request line is incomplete.
@@ -83,25 +112,35 @@ mod tests {
         Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
         Authorization: Bearer lsk_abc\r\nX-LunaSentri-Protocol: 1\r\n\r\n";
 
-    #[test]
-    fn an_agent_upgrade_carries_its_key_and_protocol() {
-        assert_eq!(
-            classify(UPGRADE.as_bytes()),
-            Head::Agent(AgentHead {
-                key: Some("lsk_abc".into()),
-                protocol: Some("1".into()),
-            })
-        );
+    fn upgrade(text: &str) -> UpgradeHead {
+        match classify(text.as_bytes()) {
+            Head::Upgrade(head) => head,
+            other => panic!("{other:?} for {text:?}"),
+        }
     }
 
     #[test]
-    fn every_prefix_of_an_agent_upgrade_waits_for_more() {
-        for end in 0..UPGRADE.len() {
-            assert_eq!(
-                classify(&UPGRADE.as_bytes()[..end]),
-                Head::Incomplete,
-                "{end}"
-            );
+    fn an_agent_upgrade_carries_its_headers() {
+        let head = upgrade(UPGRADE);
+        assert_eq!(head.kind, Kind::Agent);
+        assert_eq!(head.header("AUTHORIZATION"), Some("Bearer lsk_abc"));
+        assert_eq!(head.header("x-lunasentri-protocol"), Some("1"));
+        assert_eq!(head.header("cookie"), None);
+    }
+
+    #[test]
+    fn a_dashboard_upgrade_is_recognised() {
+        let live = UPGRADE.replace("/agent/stream", "/api/live");
+        assert_eq!(upgrade(&live).kind, Kind::Live);
+    }
+
+    #[test]
+    fn every_prefix_of_an_upgrade_waits_for_more() {
+        let live = UPGRADE.replace("/agent/stream", "/api/live");
+        for text in [UPGRADE, &live] {
+            for end in 0..text.len() {
+                assert_eq!(classify(&text.as_bytes()[..end]), Head::Incomplete, "{end}");
+            }
         }
     }
 
@@ -109,9 +148,10 @@ mod tests {
     fn other_requests_go_to_the_http_server_as_early_as_possible() {
         for start in [
             "POST /agent/stream HTTP/1.1\r\n",
-            "GET /api/live HTTP/1.1\r\n",
+            "GET /api/machines HTTP/1.1\r\n",
             "GET /agent/streams",
             "GET /agent/metrics",
+            "GET /api/lived",
             "PRI * HTTP/2.0\r\n",
             "\x16\x03\x01",
         ] {
@@ -139,6 +179,6 @@ mod tests {
     #[test]
     fn a_query_string_does_not_hide_the_path() {
         let q = UPGRADE.replace("/agent/stream ", "/agent/stream?v=1 ");
-        assert!(matches!(classify(q.as_bytes()), Head::Agent(_)));
+        assert_eq!(upgrade(&q).kind, Kind::Agent);
     }
 }

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::common::{Client, TestAgent, TestBrowser, now_ms, sample};
+use crate::common::{Client, TestAgent, TestBrowser, Via, now_ms, sample};
 
 /// Bad keys are 401 and a missing or unknown protocol version is 400 naming the header,
 /// all before the upgrade.
@@ -32,34 +32,36 @@ async fn handshake_is_checked(db: &TestDb) {
 
 /// Most agent sockets are taken over before actix-http (`lunasentri_hub::server`); an
 /// upgrade that is not a connection's first request is served by actix-web's handler.
-/// Both behave the same: samples are acknowledged and streamed, bad frames refused.
+/// Both check the handshake alike, acknowledge and stream samples, and refuse bad frames.
 async fn both_socket_paths_behave_alike(db: &TestDb) {
     let hub = TestHub::start(db);
     let admin = Client::admin(&hub).await;
     let mut browser = TestBrowser::connect(&hub, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let t0 = now_ms() - 10_000;
-    for (i, path) in ["first request", "kept-alive connection"]
-        .iter()
-        .enumerate()
-    {
-        let m = admin.create_machine(path).await;
+    for via in [Via::FirstRequest, Via::KeptAlive] {
+        let m = admin.create_machine(&format!("{via:?}")).await;
+        let refused = |r: Result<TestAgent, (u16, String)>| r.err().map(|(status, _)| status);
+        let wrong_key = TestAgent::try_connect_via(&hub, "lsk_wrong", "1", via).await;
+        assert_eq!(refused(wrong_key), Some(401), "{via:?}");
+        let wrong_protocol = TestAgent::try_connect_via(&hub, &m.api_key, "2", via).await;
+        assert_eq!(refused(wrong_protocol), Some(400), "{via:?}");
+
         browser.subscribe(Some(vec![m.machine.id])).await;
-        let mut agent = match i {
-            0 => TestAgent::connect(&hub, &m.api_key).await,
-            _ => TestAgent::connect_after_request(&hub, &m.api_key).await,
-        };
+        let mut agent = TestAgent::try_connect_via(&hub, &m.api_key, "1", via)
+            .await
+            .expect("agent connects");
         agent.send(&AgentFrame::Sample(sample(7, t0))).await;
         agent.wait_ack(7).await;
         let id = m.machine.id;
         browser
             .until(|f| matches!(f, LiveFrame::Sample { machine_id, .. } if *machine_id == id))
             .await;
-        assert_eq!(db.count_metrics(id), 1, "{path}");
+        assert_eq!(db.count_metrics(id), 1, "{via:?}");
         agent.send_raw(Message::binary(vec![1, 2, 3])).await;
         assert_eq!(
             agent.expect_error_and_close().await,
             ("binary_frame".into(), Some(close::BAD_FRAME)),
-            "{path}"
+            "{via:?}"
         );
     }
 }

@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::handshake::client::Request;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message, http::HeaderValue};
+use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// Longest wait for something that should happen promptly.
@@ -165,6 +165,75 @@ pub fn now_ms() -> i64 {
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// How a test socket reaches the hub.
+#[derive(Debug, Clone, Copy)]
+pub enum Via {
+    /// The upgrade is the connection's first request (what agents and browsers do).
+    FirstRequest,
+    /// The upgrade follows `GET /healthz` on a kept-alive connection, the way a reverse
+    /// proxy reusing its upstream connections sends it.
+    KeptAlive,
+}
+
+/// Opens a WebSocket on `path` with extra request headers, returning the HTTP status
+/// and body when the upgrade is refused.
+pub async fn open_socket(
+    hub: &TestHub,
+    path: &str,
+    headers: &[(&str, &str)],
+    via: Via,
+) -> Result<Ws, (u16, String)> {
+    let mut req = hub.ws_url(path).into_client_request().expect("request");
+    for (name, value) in headers {
+        let name = HeaderName::from_bytes(name.as_bytes()).expect("header name");
+        req.headers_mut()
+            .insert(name, HeaderValue::from_str(value).expect("header"));
+    }
+    let res = match via {
+        Via::FirstRequest => tokio_tungstenite::connect_async(req).await,
+        Via::KeptAlive => {
+            let tcp = after_healthz(hub).await;
+            tokio_tungstenite::client_async(req, MaybeTlsStream::Plain(tcp)).await
+        }
+    };
+    match res {
+        Ok((ws, _)) => Ok(ws),
+        Err(WsError::Http(res)) => {
+            let body = res
+                .body()
+                .as_ref()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default();
+            Err((res.status().as_u16(), body))
+        }
+        Err(e) => Err((0, e.to_string())),
+    }
+}
+
+/// A connection that has been asked `GET /healthz` and read the whole answer.
+async fn after_healthz(hub: &TestHub) -> TcpStream {
+    let mut tcp = TcpStream::connect(hub.addr).await.expect("connect");
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\n")
+        .await
+        .expect("write");
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(tcp.read_u8().await.expect("response head"));
+    }
+    let head = String::from_utf8(head).expect("utf-8 head");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().expect("length"))
+        })
+        .expect("content-length");
+    tcp.read_exact(&mut vec![0; len]).await.expect("body");
+    tcp
+}
+
 /// A test agent speaking protocol v1 over a real WebSocket.
 pub struct TestAgent {
     pub ws: Ws,
@@ -184,65 +253,22 @@ impl TestAgent {
         key: &str,
         protocol: &str,
     ) -> Result<Self, (u16, String)> {
-        Self::upgrade(tokio_tungstenite::connect_async(Self::request(hub, key, protocol)).await)
+        Self::try_connect_via(hub, key, protocol, Via::FirstRequest).await
     }
 
-    /// Connects as the second request of a kept-alive connection (after `GET /healthz`),
-    /// the way a reverse proxy reusing its upstream connections would.
-    pub async fn connect_after_request(hub: &TestHub, key: &str) -> Self {
-        let mut tcp = TcpStream::connect(hub.addr).await.expect("connect");
-        tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\n")
-            .await
-            .expect("write");
-        let mut head = Vec::new();
-        while !head.ends_with(b"\r\n\r\n") {
-            head.push(tcp.read_u8().await.expect("response head"));
-        }
-        let head = String::from_utf8(head).expect("utf-8 head");
-        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-        let len: usize = head
-            .lines()
-            .find_map(|l| {
-                l.to_ascii_lowercase()
-                    .strip_prefix("content-length:")
-                    .map(|v| v.trim().parse().expect("length"))
-            })
-            .expect("content-length");
-        tcp.read_exact(&mut vec![0; len]).await.expect("body");
-        let req = Self::request(hub, key, "1");
-        let res = tokio_tungstenite::client_async(req, MaybeTlsStream::Plain(tcp)).await;
-        Self::upgrade(res).expect("agent connects on a kept-alive connection")
-    }
-
-    fn request(hub: &TestHub, key: &str, protocol: &str) -> Request {
-        let mut req = hub
-            .ws_url("/agent/stream")
-            .into_client_request()
-            .expect("request");
-        req.headers_mut().insert(
-            "Authorization",
-            HeaderValue::from_str(&format!("Bearer {key}")).expect("header"),
-        );
-        req.headers_mut().insert(
-            "X-LunaSentri-Protocol",
-            HeaderValue::from_str(protocol).expect("header"),
-        );
-        req
-    }
-
-    fn upgrade<R>(res: Result<(Ws, R), WsError>) -> Result<Self, (u16, String)> {
-        match res {
-            Ok((ws, _)) => Ok(Self { ws }),
-            Err(WsError::Http(res)) => {
-                let body = res
-                    .body()
-                    .as_ref()
-                    .map(|b| String::from_utf8_lossy(b).into_owned())
-                    .unwrap_or_default();
-                Err((res.status().as_u16(), body))
-            }
-            Err(e) => Err((0, e.to_string())),
-        }
+    pub async fn try_connect_via(
+        hub: &TestHub,
+        key: &str,
+        protocol: &str,
+        via: Via,
+    ) -> Result<Self, (u16, String)> {
+        let auth = format!("Bearer {key}");
+        let headers = [
+            ("Authorization", auth.as_str()),
+            ("X-LunaSentri-Protocol", protocol),
+        ];
+        let ws = open_socket(hub, "/agent/stream", &headers, via).await?;
+        Ok(Self { ws })
     }
 
     pub async fn send(&mut self, frame: &AgentFrame) {
@@ -303,18 +329,23 @@ pub struct TestBrowser {
 impl TestBrowser {
     pub async fn connect(hub: &TestHub, email: &str, password: &str) -> Self {
         let token = login_token(hub, email, password).await;
-        let mut req = hub
-            .ws_url("/api/live")
-            .into_client_request()
-            .expect("request");
-        req.headers_mut().insert(
-            "Cookie",
-            HeaderValue::from_str(&format!("lunasentri_session={token}")).expect("h"),
-        );
-        let (ws, _) = tokio_tungstenite::connect_async(req)
+        Self::try_connect(hub, &token, &[], Via::FirstRequest)
             .await
-            .expect("live socket opens");
-        Self { ws }
+            .expect("live socket opens")
+    }
+
+    /// Opens `/api/live` with session `token` and extra headers.
+    pub async fn try_connect(
+        hub: &TestHub,
+        token: &str,
+        headers: &[(&str, &str)],
+        via: Via,
+    ) -> Result<Self, (u16, String)> {
+        let cookie = format!("lunasentri_session={token}");
+        let mut all = vec![("Cookie", cookie.as_str())];
+        all.extend_from_slice(headers);
+        let ws = open_socket(hub, "/api/live", &all, via).await?;
+        Ok(Self { ws })
     }
 
     pub async fn send(&mut self, v: Value) {

@@ -9,7 +9,7 @@ use lunasentri_schema::sample::ProcSample;
 use lunasentri_schema::{AgentFrame, Hello, LiveFrame, MachineStatus};
 use reqwest::Method;
 
-use crate::common::{Client, TestAgent, TestBrowser, now_ms, sample};
+use crate::common::{Client, TestAgent, TestBrowser, Via, login_token, now_ms, sample};
 
 /// A sample reaches the owner's and the admin's dashboards and nobody else's; another
 /// user subscribing to it by id gets `not_found`, exactly as for a machine that does not exist.
@@ -344,7 +344,47 @@ async fn local_host_metrics_report_this_host(db: &TestDb) {
     assert!(!sample.cpus.is_empty());
 }
 
+/// The live socket opens only with a live session cookie (401) and an Origin of this
+/// hub (403: cross-site WebSocket hijacking), whether the upgrade is a connection's first
+/// request (taken over before actix-http) or follows others (actix-web's handler).
+async fn live_socket_admission(db: &TestDb) {
+    let hub = TestHub::start(db);
+    let token = login_token(&hub, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let own = format!("http://{}", hub.addr);
+    let proxied = [
+        ("Origin", "https://monitor.example"),
+        ("X-Forwarded-Host", "monitor.example"),
+    ];
+    let foreign = [("Origin", "https://evil.example")];
+    for via in [Via::FirstRequest, Via::KeptAlive] {
+        for (token, headers, status) in [
+            ("", &[][..], 401),
+            ("forged", &[][..], 401),
+            (token.as_str(), &foreign[..], 403),
+        ] {
+            let refused = TestBrowser::try_connect(&hub, token, headers, via).await;
+            assert_eq!(
+                refused.err().map(|(s, _)| s),
+                Some(status),
+                "{via:?} {headers:?}"
+            );
+        }
+        for headers in [&[][..], &[("Origin", own.as_str())][..], &proxied[..]] {
+            let mut b = TestBrowser::try_connect(&hub, &token, headers, via)
+                .await
+                .expect("live socket opens");
+            b.subscribe(None).await;
+            let first = b.next().await;
+            assert!(
+                matches!(first, LiveFrame::Snapshot { .. }),
+                "{via:?} {headers:?}: {first:?}"
+            );
+        }
+    }
+}
+
 crate::on_both_backends!(
+    live_socket_admission,
     samples_reach_only_allowed_browsers,
     offline_detection_with_controlled_clock,
     rotation_disconnects_agent,
