@@ -11,7 +11,6 @@
 use std::time::Instant;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures_util::StreamExt as _;
 use lunasentri_schema::api::{Accepted, AgentHealth, ErrorBody, RegisterRequest, RegisterResponse};
 use lunasentri_schema::protocol::{
     API_KEY_PREFIX, MAX_BATCH_BYTES, MAX_BATCH_SAMPLES, PROTOCOL_HEADER, PROTOCOL_VERSION,
@@ -20,10 +19,10 @@ use lunasentri_schema::{MachineStatus, Sample};
 use tokio::sync::oneshot;
 
 use super::extract::{Headers, Json, bearer, parse_json};
+use super::upgrade;
 use super::validation;
 use crate::actors::AgentSession;
 use crate::actors::machine::SamplesReceived;
-use crate::actors::socket::Inbound;
 use crate::actors::subscription_registry::RouteSamples;
 use crate::actors::writer::Done;
 use crate::auth::secrets::{display_prefix, random_token, sha256_hex};
@@ -67,18 +66,8 @@ fn check_protocol(v: Option<&str>) -> ApiResult<()> {
     security(("api_key" = [])))]
 pub async fn stream(state: State, req: HttpRequest, body: web::Payload) -> ApiResult<HttpResponse> {
     let machine_id = admit(&state, &req).await?;
-    let (res, session, msgs) = actix_ws::handle(&req, body)
-        .map_err(|e| ApiError::BadRequest(format!("WebSocket upgrade failed: {e}")))?;
-    let msgs = msgs
-        .max_frame_size(MAX_BATCH_BYTES)
-        .aggregate_continuations()
-        .max_continuation_size(MAX_BATCH_BYTES);
-    AgentSession::spawn(
-        machine_id,
-        msgs.map(Inbound::from),
-        session,
-        state.live.agent.clone(),
-    );
+    let (res, session, inbound) = upgrade(&req, body, MAX_BATCH_BYTES)?;
+    AgentSession::spawn(machine_id, inbound, session, state.live.agent.clone());
     Ok(res)
 }
 

@@ -3,12 +3,11 @@
 //! [`admit`], whichever server path takes the upgrade (see `crate::server`).
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures_util::StreamExt as _;
 use lunasentri_schema::api::ErrorBody;
 
 use super::extract::Headers;
+use super::upgrade;
 use crate::actors::browser_session::{BrowserDeps, BrowserSession};
-use crate::actors::socket::Inbound;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, State};
@@ -75,17 +74,8 @@ pub fn browser_deps(state: &AppState, user: &AuthUser) -> BrowserDeps {
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn live(state: State, req: HttpRequest, body: web::Payload) -> ApiResult<HttpResponse> {
     let user = admit(&state, &req).await?;
-    let (res, session, msgs) = actix_ws::handle(&req, body)
-        .map_err(|e| ApiError::BadRequest(format!("WebSocket upgrade failed: {e}")))?;
-    let msgs = msgs
-        .max_frame_size(MAX_CLIENT_FRAME)
-        .aggregate_continuations()
-        .max_continuation_size(MAX_CLIENT_FRAME);
-    BrowserSession::spawn(
-        browser_deps(&state, &user),
-        msgs.map(Inbound::from),
-        session,
-    );
+    let (res, session, inbound) = upgrade(&req, body, MAX_CLIENT_FRAME)?;
+    BrowserSession::spawn(browser_deps(&state, &user), inbound, session);
     Ok(res)
 }
 

@@ -24,10 +24,36 @@ pub mod ui;
 pub mod users;
 pub mod validation;
 
-use actix_web::{HttpRequest, web};
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::{Stream, StreamExt as _};
 use lunasentri_schema::protocol::MAX_BATCH_BYTES;
 
+use crate::actors::socket::Inbound;
 use crate::error::ApiError;
+
+/// Upgrades an admitted request to a WebSocket through actix-ws: the response to send,
+/// the outbound half, and the inbound messages of at most `max_message` bytes.
+fn upgrade(
+    req: &HttpRequest,
+    body: web::Payload,
+    max_message: usize,
+) -> Result<
+    (
+        HttpResponse,
+        actix_ws::Session,
+        impl Stream<Item = Inbound> + use<>,
+    ),
+    ApiError,
+> {
+    let (res, session, msgs) = actix_ws::handle(req, body)
+        .map_err(|e| ApiError::BadRequest(format!("WebSocket upgrade failed: {e}")))?;
+    let inbound = msgs
+        .max_frame_size(max_message)
+        .aggregate_continuations()
+        .max_continuation_size(max_message)
+        .map(Inbound::from);
+    Ok((res, session, inbound))
+}
 
 fn path_error(err: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
     ApiError::BadRequest(format!("path: {err}")).into()
