@@ -90,7 +90,11 @@ pub fn classify(bytes: &[u8]) -> Head {
     let version = head
         .header("sec-websocket-version")
         .is_some_and(|v| v.trim() == "13");
-    if !upgrade || !version || head.header("sec-websocket-key").is_none() {
+    let connection = head.header("connection").is_some_and(|v| {
+        v.split(',')
+            .any(|token| token.trim().eq_ignore_ascii_case("upgrade"))
+    });
+    if !upgrade || !version || !connection || head.header("sec-websocket-key").is_none() {
         // Not a valid upgrade: actix-web's handler names what is missing.
         return Head::Other;
     }
@@ -165,6 +169,10 @@ mod tests {
         assert_eq!(classify(plain.as_bytes()), Head::Other);
         let old = UPGRADE.replace("Version: 13", "Version: 8");
         assert_eq!(classify(old.as_bytes()), Head::Other);
+        let kept = UPGRADE.replace("Connection: Upgrade", "Connection: keep-alive");
+        assert_eq!(classify(kept.as_bytes()), Head::Other);
+        let both = UPGRADE.replace("Connection: Upgrade", "Connection: keep-alive, Upgrade");
+        assert_eq!(upgrade(&both).kind, Kind::Agent);
     }
 
     #[test]
