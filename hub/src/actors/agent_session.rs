@@ -8,8 +8,8 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::actors::socket::Utf8Bytes;
 use actix::prelude::*;
-use bytestring::ByteString;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use lunasentri_schema::protocol::{MAX_BATCH_BYTES, MAX_BATCH_SAMPLES, MAX_FRAME_BYTES, close};
 use lunasentri_schema::{AgentFrame, HubFrame, Sample};
@@ -84,7 +84,7 @@ impl AgentSession {
     }
 
     fn send(&self, frame: &HubFrame) {
-        self.out.push(ByteString::from(
+        self.out.push(Utf8Bytes::from(
             serde_json::to_string(frame).unwrap_or_default(),
         ));
     }
@@ -129,7 +129,7 @@ impl AgentSession {
         });
     }
 
-    fn on_text(&mut self, ctx: &mut Context<Self>, text: ByteString) {
+    fn on_text(&mut self, ctx: &mut Context<Self>, text: Utf8Bytes) {
         if self.limiter.check().is_err() {
             self.deps.metrics.reject("rate_limited");
             let msg = format!(

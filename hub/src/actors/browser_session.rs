@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::actors::socket::Utf8Bytes;
 use actix::prelude::*;
-use bytestring::ByteString;
 use lunasentri_schema::{LiveClientFrame, LiveFrame};
 
 use super::outbox::Outbox;
@@ -25,7 +25,7 @@ const PEER_TIMEOUT: Duration = Duration::from_secs(30);
 
 static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 
-fn lagged(dropped: u64) -> ByteString {
+fn lagged(dropped: u64) -> Utf8Bytes {
     encode(&LiveFrame::Lagged { dropped })
 }
 
@@ -75,7 +75,7 @@ impl BrowserSession {
         });
     }
 
-    fn push(&self, frame: ByteString) {
+    fn push(&self, frame: Utf8Bytes) {
         let dropped = self.out.push(frame);
         if dropped > 0 {
             self.metrics.frames_dropped.inc_by(dropped);

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::actors::socket::Utf8Bytes;
 use actix::prelude::*;
-use bytestring::ByteString;
 use lunasentri_schema::protocol::{MAX_INTERVAL_MS, MIN_INTERVAL_MS, close};
 use lunasentri_schema::{Hello, MachineStatus, Sample};
 use serde::Serialize;
@@ -90,13 +90,13 @@ struct SampleFrame<'a> {
 }
 
 /// Serialises a live `sample` frame without cloning the sample.
-pub fn sample_frame(machine_id: i64, sample: &Sample) -> ByteString {
+pub fn sample_frame(machine_id: i64, sample: &Sample) -> Utf8Bytes {
     let f = SampleFrame {
         kind: "sample",
         machine_id,
         sample,
     };
-    ByteString::from(serde_json::to_string(&f).unwrap_or_default())
+    Utf8Bytes::from(serde_json::to_string(&f).unwrap_or_default())
 }
 
 /// The actor.

@@ -8,14 +8,14 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
+use crate::actors::socket::Utf8Bytes;
 use bytes::Bytes;
-use bytestring::ByteString;
 use tokio::sync::Notify;
 
 use super::socket::Socket;
 
 enum Out {
-    Text(ByteString),
+    Text(Utf8Bytes),
     Ping,
     Pong(Bytes),
     Close(u16, String),
@@ -23,13 +23,15 @@ enum Out {
 
 struct Inner {
     queue: VecDeque<Out>,
+    /// Pings and pongs: sent ahead of queued frames, never dropped or counted.
+    control: VecDeque<Out>,
     cap: usize,
     dropped: u64,
     closed: bool,
 }
 
 /// Builds the frame that tells a peer how many frames it missed.
-pub type LaggedFrame = fn(u64) -> ByteString;
+pub type LaggedFrame = fn(u64) -> Utf8Bytes;
 
 /// Handle to a session's outbound queue (single-threaded: lives on its session's arbiter).
 #[derive(Clone)]
@@ -49,6 +51,7 @@ impl Outbox {
     pub fn start(socket: impl Socket, cap: usize, lagged: Option<LaggedFrame>) -> Self {
         let inner = Rc::new(RefCell::new(Inner {
             queue: VecDeque::new(),
+            control: VecDeque::new(),
             cap: cap.max(1),
             dropped: 0,
             closed: false,
@@ -60,7 +63,7 @@ impl Outbox {
     }
 
     /// Queues a text frame; returns how many old frames had to be dropped for it.
-    pub fn push(&self, text: ByteString) -> u64 {
+    pub fn push(&self, text: Utf8Bytes) -> u64 {
         let mut inner = self.inner.borrow_mut();
         if inner.closed {
             return 0;
@@ -77,7 +80,7 @@ impl Outbox {
         dropped
     }
 
-    /// Queues a ping, or the answer to the peer's ping.
+    /// Queues a ping, or the answer to the peer's ping; neither counts against `cap`.
     pub fn ping(&self) {
         self.control(Out::Ping);
     }
@@ -89,7 +92,7 @@ impl Outbox {
     fn control(&self, out: Out) {
         let mut inner = self.inner.borrow_mut();
         if !inner.closed {
-            inner.queue.push_back(out);
+            inner.control.push_back(out);
             drop(inner);
             self.notify.notify_one();
         }
@@ -124,7 +127,7 @@ async fn drain(
                     i.dropped = 0;
                     Some(Out::Text(f(n)))
                 }
-                _ => i.queue.pop_front(),
+                _ => i.control.pop_front().or_else(|| i.queue.pop_front()),
             }
         };
         let sent = match next {
@@ -148,4 +151,61 @@ async fn drain(
     let mut i = inner.borrow_mut();
     i.closed = true;
     i.queue.clear();
+    i.control.clear();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records what the outbox writes.
+    #[derive(Clone, Default)]
+    struct Log(Rc<RefCell<Vec<String>>>);
+
+    impl Socket for Log {
+        async fn text(&mut self, text: Utf8Bytes) -> Result<(), ()> {
+            self.0.borrow_mut().push(text.to_string());
+            Ok(())
+        }
+        async fn ping(&mut self) -> Result<(), ()> {
+            self.0.borrow_mut().push("ping".into());
+            Ok(())
+        }
+        async fn pong(&mut self, _: Bytes) -> Result<(), ()> {
+            self.0.borrow_mut().push("pong".into());
+            Ok(())
+        }
+        async fn close(self, code: u16, _: String) {
+            self.0.borrow_mut().push(format!("close {code}"));
+        }
+    }
+
+    fn lagged(n: u64) -> Utf8Bytes {
+        format!("lagged {n}").into()
+    }
+
+    #[tokio::test]
+    async fn control_frames_neither_count_against_the_bound_nor_get_dropped() {
+        let local = tokio::task::LocalSet::new();
+        let log = Log::default();
+        let seen = log.0.clone();
+        local
+            .run_until(async move {
+                let out = Outbox::start(log, 2, Some(lagged));
+                out.ping();
+                assert_eq!(out.push("a".into()), 0);
+                out.pong(Bytes::new());
+                assert_eq!(out.push("b".into()), 0);
+                assert_eq!(out.push("c".into()), 1, "only a text frame makes room");
+                out.close(1000, "bye");
+                for _ in 0..10 {
+                    tokio::task::yield_now().await;
+                }
+            })
+            .await;
+        assert_eq!(
+            *seen.borrow(),
+            ["lagged 1", "ping", "pong", "b", "c", "close 1000"]
+        );
+    }
 }

@@ -2,10 +2,16 @@
 //! messages as one [`Inbound`] stream, outbound writes through [`Socket`].
 //!
 //! Two transports implement it: actix-ws (every socket upgraded by an actix-web
-//! handler) and tokio-tungstenite (agent sockets taken over before actix-http's
-//! dispatcher, see `crate::server`), so a session's logic exists once.
+//! handler) and tokio-tungstenite (agent and dashboard sockets taken over before
+//! actix-http's dispatcher, see `crate::server`), so a session's logic exists once.
+//!
+//! Text travels as tungstenite's [`Utf8Bytes`] (checked UTF-8, cheap to clone), the
+//! type the common path reads and writes without another UTF-8 check; only the
+//! actix-ws path converts.
 
 use std::future::Future;
+
+pub use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, ProtocolError};
 use bytes::Bytes;
@@ -20,7 +26,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 /// One inbound event of a session socket.
 #[derive(Debug)]
 pub enum Inbound {
-    Text(ByteString),
+    Text(Utf8Bytes),
     Binary,
     Ping(Bytes),
     Pong,
@@ -36,7 +42,10 @@ pub enum Inbound {
 impl From<Result<AggregatedMessage, ProtocolError>> for Inbound {
     fn from(item: Result<AggregatedMessage, ProtocolError>) -> Self {
         match item {
-            Ok(AggregatedMessage::Text(t)) => Self::Text(t),
+            Ok(AggregatedMessage::Text(t)) => match Utf8Bytes::try_from(t.into_bytes()) {
+                Ok(t) => Self::Text(t),
+                Err(_) => Self::Protocol("text frame is not UTF-8".into()),
+            },
             Ok(AggregatedMessage::Binary(_)) => Self::Binary,
             Ok(AggregatedMessage::Ping(p)) => Self::Ping(p),
             Ok(AggregatedMessage::Pong(_)) => Self::Pong,
@@ -51,10 +60,7 @@ impl From<Result<AggregatedMessage, ProtocolError>> for Inbound {
 impl From<Result<Message, WsError>> for Inbound {
     fn from(item: Result<Message, WsError>) -> Self {
         match item {
-            Ok(Message::Text(t)) => match ByteString::try_from(Bytes::from(t)) {
-                Ok(t) => Self::Text(t),
-                Err(_) => Self::Protocol("text frame is not UTF-8".into()),
-            },
+            Ok(Message::Text(t)) => Self::Text(t),
             Ok(Message::Binary(_)) => Self::Binary,
             Ok(Message::Ping(p)) => Self::Ping(p),
             Ok(Message::Pong(_)) => Self::Pong,
@@ -70,14 +76,15 @@ impl From<Result<Message, WsError>> for Inbound {
 
 /// The outbound half of a session socket. `Err` means the peer is gone.
 pub trait Socket: 'static {
-    fn text(&mut self, text: ByteString) -> impl Future<Output = Result<(), ()>>;
+    fn text(&mut self, text: Utf8Bytes) -> impl Future<Output = Result<(), ()>>;
     fn ping(&mut self) -> impl Future<Output = Result<(), ()>>;
     fn pong(&mut self, payload: Bytes) -> impl Future<Output = Result<(), ()>>;
     fn close(self, code: u16, reason: String) -> impl Future<Output = ()>;
 }
 
 impl Socket for actix_ws::Session {
-    async fn text(&mut self, text: ByteString) -> Result<(), ()> {
+    async fn text(&mut self, text: Utf8Bytes) -> Result<(), ()> {
+        let text = ByteString::try_from(Bytes::from(text)).map_err(drop)?;
         actix_ws::Session::text(self, text).await.map_err(drop)
     }
 
@@ -105,9 +112,7 @@ impl<S> Socket for TungsteniteSink<S>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + 'static,
 {
-    async fn text(&mut self, text: ByteString) -> Result<(), ()> {
-        let text =
-            tokio_tungstenite::tungstenite::Utf8Bytes::try_from(text.into_bytes()).map_err(drop)?;
+    async fn text(&mut self, text: Utf8Bytes) -> Result<(), ()> {
         self.send(Message::Text(text)).await.map_err(drop)
     }
 

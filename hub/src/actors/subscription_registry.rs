@@ -16,8 +16,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::actors::socket::Utf8Bytes;
 use actix::prelude::*;
-use bytestring::ByteString;
 use lunasentri_schema::live::MachineSnapshot;
 use lunasentri_schema::{LiveFrame, MachineStatus, Sample};
 
@@ -39,8 +39,8 @@ pub use peers::{ClusterConnected, MachineAttachedElsewhere, PeerJoined};
 pub type SessionId = u64;
 
 /// Serialises a live frame once; every watcher gets a cheap clone.
-pub fn encode(frame: &LiveFrame) -> ByteString {
-    ByteString::from(serde_json::to_string(frame).unwrap_or_default())
+pub fn encode(frame: &LiveFrame) -> Utf8Bytes {
+    Utf8Bytes::from(serde_json::to_string(frame).unwrap_or_default())
 }
 
 /// What the registry knows of one machine.
@@ -144,7 +144,7 @@ impl SubscriptionRegistry {
         self
     }
 
-    fn send(&self, sid: SessionId, frame: ByteString) {
+    fn send(&self, sid: SessionId, frame: Utf8Bytes) {
         if let Some(s) = self.sessions.get(&sid) {
             s.deliver.do_send(Deliver(frame));
         }

@@ -5,9 +5,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::actors::socket::Utf8Bytes;
 use actix::Addr;
 use async_nats::Message;
-use bytestring::ByteString;
 use lunasentri_schema::LiveFrame;
 
 use super::control::Envelope;
@@ -32,7 +32,7 @@ impl Inbound {
     pub fn deliver(&self, msg: Message) {
         self.metrics.cluster_received.inc();
         let kind = self.subjects.parse(msg.subject.as_str());
-        let Ok(text) = ByteString::try_from(msg.payload) else {
+        let Ok(text) = Utf8Bytes::try_from(msg.payload) else {
             return tracing::debug!(subject = %msg.subject, "cluster message is not UTF-8");
         };
         match kind {
@@ -44,7 +44,7 @@ impl Inbound {
         }
     }
 
-    fn sample(&self, id: i64, frame: ByteString) {
+    fn sample(&self, id: i64, frame: Utf8Bytes) {
         match serde_json::from_str::<LiveFrame>(&frame) {
             Ok(LiveFrame::Sample { machine_id, sample }) if machine_id == id => {
                 self.registry.do_send(SamplePublished {
@@ -78,7 +78,7 @@ impl Inbound {
         }
     }
 
-    fn alert(&self, id: i64, frame: ByteString) {
+    fn alert(&self, id: i64, frame: Utf8Bytes) {
         match serde_json::from_str::<LiveFrame>(&frame) {
             Ok(LiveFrame::Alert { event }) if event.machine_id == id => {
                 self.registry.do_send(AlertPublished {

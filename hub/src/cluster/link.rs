@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
+use crate::actors::socket::Utf8Bytes;
 use bytes::Bytes;
-use bytestring::ByteString;
 use lunasentri_schema::{LiveFrame, MachineStatus};
 use tokio::sync::mpsc;
 
@@ -100,9 +100,9 @@ impl ClusterLink {
     }
 
     /// A machine's new sample, as the already-serialised live `sample` frame.
-    pub fn publish_sample(&self, machine_id: i64, frame: ByteString) {
+    pub fn publish_sample(&self, machine_id: i64, frame: Utf8Bytes) {
         let subject = self.subjects.sample(machine_id);
-        self.push(&self.data, subject, frame.into_bytes());
+        self.push(&self.data, subject, Bytes::from(frame));
     }
 
     /// A machine's status change.
@@ -113,13 +113,13 @@ impl ClusterLink {
             last_seen,
         });
         let subject = self.subjects.status(machine_id);
-        self.push(&self.data, subject, frame.into_bytes());
+        self.push(&self.data, subject, Bytes::from(frame));
     }
 
     /// An alert frame for the watchers of a machine (alerts are rare: every hub gets them).
-    pub fn publish_alert(&self, machine_id: i64, frame: ByteString) {
+    pub fn publish_alert(&self, machine_id: i64, frame: Utf8Bytes) {
         let subject = self.subjects.alert(machine_id);
-        self.push(&self.control, subject, frame.into_bytes());
+        self.push(&self.control, subject, Bytes::from(frame));
     }
 
     /// Tells every other hub about a change (they apply it to their own registry).

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::actors::socket::Utf8Bytes;
 use actix::prelude::*;
-use bytestring::ByteString;
 use lunasentri_schema::{MachineStatus, Sample};
 
 use super::SessionId;
@@ -15,7 +15,7 @@ use crate::actors::machine::{MachineActor, SamplesReceived};
 /// A pre-serialised [`LiveFrame`] for one browser.
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
-pub struct Deliver(pub ByteString);
+pub struct Deliver(pub Utf8Bytes);
 
 /// The session must end (logout, password change, user deleted).
 #[derive(Debug, Clone, Message)]
@@ -87,7 +87,7 @@ pub struct MachineDetached {
 pub struct SamplePublished {
     pub machine_id: i64,
     pub sample: Arc<Sample>,
-    pub frame: ByteString,
+    pub frame: Utf8Bytes,
     /// When the hub received it, for the fan-out latency histogram.
     pub received: Instant,
 }
@@ -112,7 +112,7 @@ pub struct StatusChanged {
 pub struct AlertPublished {
     pub machine_id: i64,
     pub user_id: i64,
-    pub frame: ByteString,
+    pub frame: Utf8Bytes,
     /// Sent by another hub (cluster mode); a local one is also published to the others.
     pub from_peer: bool,
 }
