@@ -151,6 +151,10 @@ pub struct Cli {
     /// Only create users and machines (with `--write-plan`), then exit.
     #[arg(long)]
     pub provision_only: bool,
+    /// Measure `lunasentri-relay` instead of a hub: machines (ids 1..=agents) and
+    /// sessions are made up rather than created, and nothing is read back from storage.
+    #[arg(long, conflicts_with_all = ["plan", "write_plan", "provision_only", "rules_per_machine", "transport"])]
+    pub relay: bool,
     /// First machine of the plan this process simulates (with `--role agents`).
     #[arg(long, default_value_t = 0)]
     pub agent_offset: usize,
@@ -190,6 +194,8 @@ pub struct Config {
     pub plan: Option<PathBuf>,
     pub write_plan: Option<PathBuf>,
     pub provision_only: bool,
+    /// The target is the bare relay (see [`crate::relay`]).
+    pub relay: bool,
     pub rules_per_machine: u16,
     pub agent_offset: usize,
     pub dashboard_offset: usize,
@@ -225,6 +231,7 @@ impl Default for Config {
             plan: None,
             write_plan: None,
             provision_only: false,
+            relay: false,
             rules_per_machine: 0,
             agent_offset: 0,
             dashboard_offset: 0,
@@ -265,6 +272,7 @@ impl Cli {
             plan: self.plan,
             write_plan: self.write_plan,
             provision_only: self.provision_only,
+            relay: self.relay,
             rules_per_machine: self.rules_per_machine,
             agent_offset: self.agent_offset,
             dashboard_offset: self.dashboard_offset,

@@ -15,6 +15,7 @@
 //! - [`report`]: the [`Report`], its table and the pass/fail thresholds.
 //! - [`progress`]: the progress line.
 //! - [`ws`]: lean WebSocket connections.
+//! - [`relay`]: the bare reference relay (`lunasentri-relay`), a yardstick for the hub.
 //!
 //! [`run`] drives one run: provision (or load a plan), connect dashboards, then agents,
 //! measure for `duration`, stop, wait for every ack and the last frames, verify
@@ -28,6 +29,7 @@ pub mod proc_stats;
 pub mod progress;
 pub mod prom;
 pub mod provision;
+pub mod relay;
 pub mod report;
 pub mod sample;
 pub mod scenario;
@@ -104,6 +106,7 @@ pub async fn run(cfg: Config) -> Result<Report, Error> {
 
     let plan = match &cfg.plan {
         Some(path) => Plan::load(path)?,
+        None if cfg.relay => Plan::synthetic(&cfg.hub, cfg.users, cfg.agents),
         None => {
             let (Some(email), Some(password)) = (&cfg.admin_email, &cfg.admin_password) else {
                 return Err(Error::Setup(
@@ -151,7 +154,7 @@ pub async fn run(cfg: Config) -> Result<Report, Error> {
         .collect();
 
     // Storage is checked against the hub's counters from before the first sample.
-    let prom_base = scrape(&api).await;
+    let prom_base = scrape(&api, cfg.relay).await;
     let (phase_tx, phase_rx) = watch::channel(Phase::Ramp);
     let (finish_tx, finish_rx) = watch::channel(false);
     let ramp_gap = Duration::from_secs_f64(1.0 / f64::from(cfg.ramp_per_sec));
@@ -272,7 +275,7 @@ pub async fn run(cfg: Config) -> Result<Report, Error> {
     let ramp_s = ramp_started.elapsed().as_secs_f64();
 
     // ---- measured time ------------------------------------------------------------
-    let prom_before = scrape(&api).await;
+    let prom_before = scrape(&api, cfg.relay).await;
     let hub_before = cfg.hub_pid.and_then(|p| proc_stats::read(Some(p)));
     let self_before = proc_stats::read(None);
     let machine_before = proc_stats::read_machine();
@@ -336,7 +339,7 @@ pub async fn run(cfg: Config) -> Result<Report, Error> {
         if let Some(h) = cfg.hub_pid.and_then(|p| proc_stats::read(Some(p))) {
             hub_peak_rss = hub_peak_rss.max(h.rss_bytes);
         }
-        if let Some(p) = scrape(&api).await {
+        if let Some(p) = scrape(&api, cfg.relay).await {
             queue_max = f64::max(queue_max, p.writer_queue_depth);
         }
     }
@@ -376,7 +379,7 @@ pub async fn run(cfg: Config) -> Result<Report, Error> {
             outcomes.push(o);
         }
     }
-    let prom_after = scrape(&api).await;
+    let prom_after = scrape(&api, cfg.relay).await;
 
     // ---- verification ------------------------------------------------------------
     progress.step("verifying storage");
@@ -390,7 +393,7 @@ pub async fn run(cfg: Config) -> Result<Report, Error> {
         .iter()
         .map(|t| t.acked.load(Ordering::Relaxed))
         .sum();
-    let (latest_checked, latest_behind) = if runs_agents {
+    let (latest_checked, latest_behind) = if runs_agents && !cfg.relay {
         verify_latest(&api, &plan, agent_range.clone(), &shared).await
     } else {
         (0, 0)
@@ -535,6 +538,7 @@ fn run_info(
         watch: cfg.watch,
         interval_ms: cfg.interval.as_millis() as u64,
         rules_per_machine: cfg.rules_per_machine,
+        relay: cfg.relay,
         ramp_s,
         measured_s,
         interrupted,
@@ -612,7 +616,11 @@ async fn wait_for(
     }
 }
 
-async fn scrape(api: &Api) -> Option<prom::HubSnapshot> {
+/// The hub's `/metrics`; `None` when it cannot be read (and always for the relay).
+async fn scrape(api: &Api, relay: bool) -> Option<prom::HubSnapshot> {
+    if relay {
+        return None;
+    }
     api.prometheus().await.ok().map(|t| prom::parse(&t))
 }
 

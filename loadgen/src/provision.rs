@@ -75,6 +75,30 @@ impl Plan {
             .map_err(|e| Error::Setup(format!("plan {}: {e}", path.display())))
     }
 
+    /// A made-up plan for the bare relay, which checks nothing: machine ids
+    /// `1..=machines`, each key its machine id, dealt round-robin over `users`.
+    pub fn synthetic(hub: &str, users: usize, machines: usize) -> Self {
+        let users = users.max(1);
+        Self {
+            hub: hub.to_owned(),
+            run_id: run_id(),
+            users: (0..users)
+                .map(|u| PlanUser {
+                    email: format!("relay-u{u}@loadgen.example.com"),
+                    password: String::new(),
+                    session: format!("relay-u{u}"),
+                })
+                .collect(),
+            machines: (0..machines)
+                .map(|i| PlanMachine {
+                    id: i as i64 + 1,
+                    user: i % users,
+                    api_key: (i + 1).to_string(),
+                })
+                .collect(),
+        }
+    }
+
     /// Machines of each user, in plan order (index into [`Plan::machines`]).
     pub fn machines_by_user(&self) -> Vec<Vec<usize>> {
         let mut by = vec![Vec::new(); self.users.len()];

@@ -23,6 +23,9 @@ pub struct RunInfo {
     /// Alert rules per machine created for the run.
     #[serde(default)]
     pub rules_per_machine: u16,
+    /// The target was the bare relay, not a hub (`--relay`).
+    #[serde(default)]
+    pub relay: bool,
     /// Time spent opening connections before the measured time.
     pub ramp_s: f64,
     /// The measured time as it actually lasted.
@@ -215,9 +218,10 @@ impl Report {
         let r = &self.run;
         let _ = writeln!(
             o,
-            "lunasentri-loadgen: {} agents ({} over {}), {} dashboards ({} slow) of {} users watching {} each, every {} ms",
+            "lunasentri-loadgen: {} agents ({} over {}{}), {} dashboards ({} slow) of {} users watching {} each, every {} ms",
             r.agents,
             r.transport,
+            if r.relay { "the bare relay at " } else { "" },
             r.hub,
             r.dashboards,
             r.slow_dashboards,
@@ -297,6 +301,10 @@ impl Report {
                     x.latest_behind,
                     x.latest_checked
                 ),
+                _ if r.relay => format!(
+                    "none stored (bare relay); unacked at end {}",
+                    x.unacked_at_end
+                ),
                 _ => format!(
                     "not checked globally; unacked at end {}; latest behind ack {} of {}",
                     x.unacked_at_end, x.latest_behind, x.latest_checked
@@ -339,7 +347,14 @@ impl Report {
             ),
         );
         for (name, p) in [
-            ("hub process", &self.hub_process),
+            (
+                if r.relay {
+                    "relay process"
+                } else {
+                    "hub process"
+                },
+                &self.hub_process,
+            ),
             ("loadgen process", &self.loadgen_process),
         ] {
             match p {
