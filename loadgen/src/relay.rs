@@ -119,13 +119,21 @@ fn route(req: &Request) -> Result<Route, (StatusCode, &'static str)> {
     }
 }
 
-/// Accepts connections until the listener fails; each socket runs in its own task.
+/// Accepts connections for ever; each socket runs in its own task. A failed accept
+/// (out of file descriptors, say) is reported and retried, not fatal.
 // tungstenite's handshake callback returns its (large) error response by value.
 #[allow(clippy::result_large_err)]
-pub async fn serve(listener: TcpListener, stats: Arc<RelayStats>) -> std::io::Result<()> {
+pub async fn serve(listener: TcpListener, stats: Arc<RelayStats>) {
     let registry = Arc::new(Registry::default());
     loop {
-        let (io, _) = listener.accept().await?;
+        let io = match listener.accept().await {
+            Ok((io, _)) => io,
+            Err(e) => {
+                eprintln!("lunasentri-relay: accept: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
         let registry = registry.clone();
         let stats = stats.clone();
         tokio::spawn(async move {

@@ -37,9 +37,10 @@ fn main() -> ExitCode {
             listener.local_addr()?
         );
         tokio::select! {
-            r = relay::serve(listener, stats.clone()) => r,
-            _ = shutdown() => Ok(()),
+            _ = relay::serve(listener, stats.clone()) => {}
+            _ = shutdown() => {}
         }
+        Ok::<_, std::io::Error>(())
     });
     eprintln!("lunasentri-relay: {}", stats.summary());
     match result {
