@@ -24,7 +24,7 @@ if [[ -z "${BENCH_NO_BUILD:-}" ]]; then
 fi
 for rules in 0 5; do
     echo "== loadgen, $AGENTS agents, $rules rules per machine" >&2
-    BENCH_NO_BUILD=1 BENCH_SCALES="$AGENTS" BENCH_PG_SCALE="" BENCH_RULES="$rules" \
+    BENCH_NO_BUILD=1 BENCH_SCALES="$AGENTS" BENCH_PG_SCALE="" BENCH_RULES="$rules" BENCH_RELAY=0 \
         BENCH_DURATION="$DURATION" BENCH_KEEP="$WORK/rules-$rules" BENCH_OUT="$WORK/rules-$rules.md" \
         scripts/bench.sh
 done
