@@ -83,7 +83,9 @@ pub enum LiveFrame {
         status: MachineStatus,
         last_seen: Option<i64>,
     },
-    /// The session's outbound queue overflowed: this many frames were dropped, oldest first.
+    /// This many live frames will never arrive: the session's outbound queue overflowed
+    /// (oldest dropped first), or, in cluster mode, the hub holding a watched machine
+    /// could not publish that many of its samples.
     Lagged { dropped: u64 },
     /// One of the user's own alerts fired, resolved or was acknowledged (sent to the
     /// rule owner's sessions watching the machine).

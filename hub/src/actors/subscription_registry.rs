@@ -33,7 +33,7 @@ mod machines;
 mod messages;
 mod peers;
 pub use messages::*;
-pub use peers::{ClusterConnected, MachineAttachedElsewhere, PeerJoined};
+pub use peers::{ClusterConnected, MachineAttachedElsewhere, PeerJoined, PeerLagged};
 
 /// Identifies one browser socket.
 pub type SessionId = u64;

@@ -13,7 +13,9 @@ use lunasentri_schema::LiveFrame;
 use super::control::Envelope;
 use super::subjects::{Kind, Subjects};
 use crate::actors::SubscriptionRegistry;
-use crate::actors::subscription_registry::{AlertPublished, SamplePublished, StatusChanged};
+use crate::actors::subscription_registry::{
+    AlertPublished, PeerLagged, SamplePublished, StatusChanged,
+};
 use crate::alerts::AlertEngine;
 use crate::telemetry::HubMetrics;
 
@@ -54,6 +56,10 @@ impl Inbound {
                     received: Instant::now(),
                 });
             }
+            Ok(LiveFrame::Lagged { dropped }) => self.registry.do_send(PeerLagged {
+                machine_id: id,
+                dropped,
+            }),
             other => tracing::debug!(machine_id = id, ?other, "unreadable cluster sample"),
         }
     }

@@ -1,8 +1,11 @@
 //! `ClusterLink`: the cluster as the live pipeline sees it. Publishing is fire and
 //! forget into bounded queues drained by the bridge (a full queue drops the message
 //! and counts it), so no actor ever waits for NATS; watch requests are never dropped.
+//! Samples a full queue dropped are owed to the machine's watchers on other hubs as a
+//! `lagged {dropped}` frame, sent ahead of the machine's next sample that fits.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::actors::socket::Utf8Bytes;
 use bytes::Bytes;
@@ -49,6 +52,8 @@ pub struct ClusterLink {
     data: mpsc::Sender<Outgoing>,
     control: mpsc::Sender<Outgoing>,
     watch: mpsc::UnboundedSender<Watch>,
+    /// Samples per machine dropped since its last published `lagged` notice.
+    owed: Arc<Mutex<HashMap<i64, u64>>>,
     metrics: Arc<HubMetrics>,
 }
 
@@ -73,6 +78,7 @@ impl ClusterLink {
             data,
             control,
             watch,
+            owed: Arc::default(),
             metrics,
         };
         let queues = Queues {
@@ -99,10 +105,32 @@ impl ClusterLink {
         }
     }
 
-    /// A machine's new sample, as the already-serialised live `sample` frame.
+    /// A machine's new sample, as the already-serialised live `sample` frame. If
+    /// earlier samples of the machine were dropped, a `lagged {dropped}` frame goes
+    /// first on the same subject (so it arrives first); while that does not fit, the
+    /// sample is dropped too, and owed with the others.
     pub fn publish_sample(&self, machine_id: i64, frame: Utf8Bytes) {
         let subject = self.subjects.sample(machine_id);
-        self.push(&self.data, subject, Bytes::from(frame));
+        let mut owed = self.owed.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut dropped = owed.remove(&machine_id).unwrap_or(0);
+        if dropped > 0 {
+            let notice = encode(&LiveFrame::Lagged { dropped });
+            let notice = Outgoing {
+                subject: subject.clone(),
+                payload: Bytes::from(notice),
+            };
+            if self.data.try_send(notice).is_ok() {
+                dropped = 0;
+            }
+        }
+        let sample = Outgoing {
+            subject,
+            payload: Bytes::from(frame),
+        };
+        if dropped > 0 || self.data.try_send(sample).is_err() {
+            self.metrics.cluster_publish_dropped.inc();
+            owed.insert(machine_id, dropped + 1);
+        }
     }
 
     /// A machine's status change.
@@ -142,5 +170,84 @@ impl ClusterLink {
     /// Stops receiving them.
     pub fn unwatch(&self, machine_id: i64) {
         let _ = self.watch.send(Watch::Stop(machine_id));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample_frame(machine_id: i64, seq: u64) -> Utf8Bytes {
+        encode(&LiveFrame::Sample {
+            machine_id,
+            sample: lunasentri_schema::Sample {
+                seq,
+                ..Default::default()
+            },
+        })
+    }
+
+    fn frames(rx: &mut mpsc::Receiver<Outgoing>) -> Vec<(String, LiveFrame)> {
+        std::iter::from_fn(|| rx.try_recv().ok())
+            .map(|o| {
+                let frame = serde_json::from_slice(&o.payload).expect("a live frame");
+                (o.subject, frame)
+            })
+            .collect()
+    }
+
+    /// Samples a full queue dropped reach the other hubs as one `lagged` frame ahead of
+    /// the machine's next sample; other machines owe nothing.
+    #[test]
+    fn dropped_samples_are_announced_before_the_next_one() {
+        let metrics = Arc::new(HubMetrics::default());
+        let (link, mut queues) = ClusterLink::new("hub", Subjects::new("c1"), metrics.clone());
+        for seq in 0..DATA_QUEUE as u64 {
+            link.publish_sample(1, sample_frame(1, seq));
+        }
+        link.publish_sample(7, sample_frame(7, 1));
+        link.publish_sample(7, sample_frame(7, 2));
+        assert_eq!(metrics.cluster_publish_dropped.get(), 2);
+        assert_eq!(frames(&mut queues.data).len(), DATA_QUEUE);
+
+        link.publish_sample(7, sample_frame(7, 3));
+        link.publish_sample(1, sample_frame(1, 99));
+        let got = frames(&mut queues.data);
+        let subject = link.subjects().sample(7);
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert_eq!(got[0], (subject.clone(), LiveFrame::Lagged { dropped: 2 }));
+        assert!(
+            matches!(&got[1], (s, LiveFrame::Sample { sample, .. }) if *s == subject && sample.seq == 3)
+        );
+        assert!(
+            matches!(&got[2].1, LiveFrame::Sample { machine_id: 1, sample } if sample.seq == 99)
+        );
+    }
+
+    /// While the notice does not fit, the sample behind it is dropped and owed too;
+    /// when only the notice fits, the sample is owed to the next one.
+    #[test]
+    fn a_notice_that_does_not_fit_keeps_the_debt() {
+        let metrics = Arc::new(HubMetrics::default());
+        let (link, mut queues) = ClusterLink::new("hub", Subjects::new("c1"), metrics.clone());
+        for seq in 0..DATA_QUEUE as u64 {
+            link.publish_sample(1, sample_frame(1, seq));
+        }
+        link.publish_sample(7, sample_frame(7, 1));
+        link.publish_sample(7, sample_frame(7, 2));
+        assert_eq!(metrics.cluster_publish_dropped.get(), 2);
+        // Room for the notice only: the sample behind it is owed too.
+        let _ = queues.data.try_recv();
+        link.publish_sample(7, sample_frame(7, 3));
+        let tail = frames(&mut queues.data);
+        assert_eq!(
+            tail.last().map(|t| &t.1),
+            Some(&LiveFrame::Lagged { dropped: 2 })
+        );
+        link.publish_sample(7, sample_frame(7, 4));
+        let got = frames(&mut queues.data);
+        assert_eq!(got[0].1, LiveFrame::Lagged { dropped: 1 });
+        assert!(matches!(&got[1].1, LiveFrame::Sample { sample, .. } if sample.seq == 4));
+        assert_eq!(metrics.cluster_publish_dropped.get(), 3);
     }
 }

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use diesel::RunQueryDsl;
 use futures_util::StreamExt;
+use lunasentri_hub::cluster::subjects::Subjects;
 use lunasentri_hub::testing::nats::{RestartableNats, shared_url};
 use lunasentri_hub::testing::{ADMIN_EMAIL, ADMIN_PASSWORD, TestDb, TestHub};
 use lunasentri_schema::protocol::close;
@@ -159,6 +160,46 @@ async fn agent_on_one_hub_streams_only_to_allowed_browsers_on_another() {
         .send(json!({"type": "unsubscribe", "machine_ids": [id]}))
         .await;
     wait_metric(&b, "lunasentri_cluster_subscriptions", 0).await;
+}
+
+/// Samples the holding hub could not publish (its NATS queue was full) reach the
+/// browsers on other hubs as `lagged {dropped}`, like their own queue's overflow: the
+/// notice goes to the machine's watchers only, not to a tab watching another machine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn samples_the_holder_could_not_publish_reach_remote_watchers_as_lagged() {
+    let (Some(db), Some(url)) = (TestDb::postgres(), shared_url()) else {
+        return;
+    };
+    let (a, b) = pair(TestHub::builder(&db).nats(&url).start(), &db, &url).await;
+    let admin = Client::admin(&a).await;
+    Client::new_user(&a, &admin, "alice@example.com").await;
+    let alice = Client::login(&a, "alice@example.com", PASSWORD).await;
+    let watched = alice.create_machine("web").await.machine.id;
+    let other = alice.create_machine("db").await.machine.id;
+    let mut tab = TestBrowser::connect(&b, "alice@example.com", PASSWORD).await;
+    let mut other_tab = TestBrowser::connect(&b, "alice@example.com", PASSWORD).await;
+    for (browser, id) in [(&mut tab, watched), (&mut other_tab, other)] {
+        browser.subscribe(Some(vec![id])).await;
+        assert!(matches!(browser.next().await, LiveFrame::Snapshot { .. }));
+    }
+    wait_metric(&b, "lunasentri_cluster_subscriptions", 2).await;
+
+    // What hub A's link publishes after dropping four samples of `watched`.
+    let (pool, _) = lunasentri_hub::db::connect(&db.url, 1).expect("database");
+    let mut conn = pool.get().expect("connection");
+    let cluster = lunasentri_hub::cluster::cluster_id(&mut conn).expect("cluster id");
+    let subject = Subjects::new(&cluster).sample(watched);
+    let notice = serde_json::to_vec(&LiveFrame::Lagged { dropped: 4 }).expect("json");
+    let nats = async_nats::connect(url.as_str()).await.expect("nats");
+    nats.publish(subject, notice.into()).await.expect("publish");
+    nats.flush().await.expect("flush");
+
+    assert_eq!(tab.next().await, LiveFrame::Lagged { dropped: 4 });
+    assert_eq!(
+        other_tab.next_within(Duration::from_millis(300)).await,
+        None,
+        "a tab watching another machine was told of this one's gap"
+    );
 }
 
 /// An agent moving from hub A to hub B: A steps down (its connection is closed as

@@ -6,7 +6,7 @@ export const live = new LiveClient({ url: liveUrl() });
 class Connection {
   state = $state<LiveState>('idle');
   attempt = $state(0);
-  /** Frames the hub dropped because this tab fell behind, since the last notice. */
+  /** Live frames the hub announced as skipped (`lagged`), since the user dismissed the notice. */
   lagged = $state(0);
 }
 

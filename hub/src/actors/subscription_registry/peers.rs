@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
-use super::{KnownMachine, MachineCreated, SubscriptionRegistry};
+use lunasentri_schema::LiveFrame;
+
+use super::{Deliver, KnownMachine, MachineCreated, SubscriptionRegistry, encode};
 use crate::actors::machine::MachineCommand;
 use crate::actors::writer::WriteJob;
 use crate::cluster::ControlEvent;
@@ -36,6 +38,16 @@ pub struct ClusterConnected {
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct PeerJoined;
+
+/// The hub holding a machine could not publish `dropped` of its samples (its NATS
+/// queue was full): the sessions here watching it are told, as `lagged {dropped}`, the
+/// way an overflowing outbox tells its own browser.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct PeerLagged {
+    pub machine_id: i64,
+    pub dropped: u64,
+}
 
 impl SubscriptionRegistry {
     /// Soon publishes and stores the status of every machine held here: this hub is
@@ -134,5 +146,20 @@ impl Handler<PeerJoined> for SubscriptionRegistry {
     type Result = ();
     fn handle(&mut self, _: PeerJoined, ctx: &mut Context<Self>) {
         self.reassert_held(ctx);
+    }
+}
+
+impl Handler<PeerLagged> for SubscriptionRegistry {
+    type Result = ();
+    fn handle(&mut self, msg: PeerLagged, _: &mut Context<Self>) {
+        let Some(m) = self.machines.get(&msg.machine_id) else {
+            return;
+        };
+        let frame = encode(&LiveFrame::Lagged {
+            dropped: msg.dropped,
+        });
+        for s in m.watchers.iter().filter_map(|sid| self.sessions.get(sid)) {
+            s.deliver.do_send(Deliver(frame.clone()));
+        }
     }
 }
