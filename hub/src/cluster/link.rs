@@ -196,22 +196,34 @@ mod tests {
             .collect()
     }
 
-    /// Samples a full queue dropped reach the other hubs as one `lagged` frame ahead of
-    /// the machine's next sample; other machines owe nothing.
-    #[test]
-    fn dropped_samples_are_announced_before_the_next_one() {
+    /// A link whose data queue is full of machine 1's samples, after two samples of
+    /// machine 7 found no room.
+    fn owing_two_of_machine_7() -> (ClusterLink, Queues, Arc<HubMetrics>) {
         let metrics = Arc::new(HubMetrics::default());
-        let (link, mut queues) = ClusterLink::new("hub", Subjects::new("c1"), metrics.clone());
+        let (link, queues) = ClusterLink::new("hub", Subjects::new("c1"), metrics.clone());
         for seq in 0..DATA_QUEUE as u64 {
             link.publish_sample(1, sample_frame(1, seq));
         }
         link.publish_sample(7, sample_frame(7, 1));
         link.publish_sample(7, sample_frame(7, 2));
         assert_eq!(metrics.cluster_publish_dropped.get(), 2);
+        (link, queues, metrics)
+    }
+
+    /// Samples a full queue dropped reach the other hubs as one `lagged` frame ahead of
+    /// the machine's next sample; other machines owe nothing.
+    #[test]
+    fn dropped_samples_are_announced_before_the_next_one() {
+        let (link, mut queues, metrics) = owing_two_of_machine_7();
         assert_eq!(frames(&mut queues.data).len(), DATA_QUEUE);
 
         link.publish_sample(7, sample_frame(7, 3));
         link.publish_sample(1, sample_frame(1, 99));
+        assert_eq!(
+            metrics.cluster_publish_dropped.get(),
+            2,
+            "nothing more dropped"
+        );
         let got = frames(&mut queues.data);
         let subject = link.subjects().sample(7);
         assert_eq!(got.len(), 3, "{got:?}");
@@ -228,14 +240,7 @@ mod tests {
     /// when only the notice fits, the sample is owed to the next one.
     #[test]
     fn a_notice_that_does_not_fit_keeps_the_debt() {
-        let metrics = Arc::new(HubMetrics::default());
-        let (link, mut queues) = ClusterLink::new("hub", Subjects::new("c1"), metrics.clone());
-        for seq in 0..DATA_QUEUE as u64 {
-            link.publish_sample(1, sample_frame(1, seq));
-        }
-        link.publish_sample(7, sample_frame(7, 1));
-        link.publish_sample(7, sample_frame(7, 2));
-        assert_eq!(metrics.cluster_publish_dropped.get(), 2);
+        let (link, mut queues, metrics) = owing_two_of_machine_7();
         // Room for the notice only: the sample behind it is owed too.
         let _ = queues.data.try_recv();
         link.publish_sample(7, sample_frame(7, 3));
