@@ -16,7 +16,7 @@ use super::outbox::Outbox;
 use super::socket::{Inbound, Socket};
 use super::subscription_registry::{
     Connect, Deliver, Disconnect, EndSession, SessionId, Subscribe, SubscriptionRegistry,
-    Unsubscribe, encode,
+    Unsubscribe, encode, lagged,
 };
 use crate::telemetry::HubMetrics;
 
@@ -24,10 +24,6 @@ const PING_EVERY: Duration = Duration::from_secs(10);
 const PEER_TIMEOUT: Duration = Duration::from_secs(30);
 
 static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
-
-fn lagged(dropped: u64) -> Utf8Bytes {
-    encode(&LiveFrame::Lagged { dropped })
-}
 
 /// The actor.
 pub struct BrowserSession {

@@ -43,6 +43,11 @@ pub fn encode(frame: &LiveFrame) -> Utf8Bytes {
     Utf8Bytes::from(serde_json::to_string(frame).unwrap_or_default())
 }
 
+/// The `lagged {dropped}` frame: that many live frames will never arrive.
+pub fn lagged(dropped: u64) -> Utf8Bytes {
+    encode(&LiveFrame::Lagged { dropped })
+}
+
 /// What the registry knows of one machine.
 #[derive(Debug)]
 struct MachineInfo {

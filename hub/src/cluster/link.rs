@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 use super::control::{ControlEvent, Envelope};
 use super::subjects::Subjects;
-use crate::actors::subscription_registry::encode;
+use crate::actors::subscription_registry::{encode, lagged};
 use crate::telemetry::HubMetrics;
 
 /// Samples and status waiting for NATS; past this, new ones are dropped and counted.
@@ -114,10 +114,9 @@ impl ClusterLink {
         let mut owed = self.owed.lock().unwrap_or_else(PoisonError::into_inner);
         let mut dropped = owed.remove(&machine_id).unwrap_or(0);
         if dropped > 0 {
-            let notice = encode(&LiveFrame::Lagged { dropped });
             let notice = Outgoing {
                 subject: subject.clone(),
-                payload: Bytes::from(notice),
+                payload: Bytes::from(lagged(dropped)),
             };
             if self.data.try_send(notice).is_ok() {
                 dropped = 0;

@@ -6,9 +6,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
-use lunasentri_schema::LiveFrame;
-
-use super::{Deliver, KnownMachine, MachineCreated, SubscriptionRegistry, encode};
+use super::{KnownMachine, MachineCreated, SubscriptionRegistry, lagged};
 use crate::actors::machine::MachineCommand;
 use crate::actors::writer::WriteJob;
 use crate::cluster::ControlEvent;
@@ -155,11 +153,9 @@ impl Handler<PeerLagged> for SubscriptionRegistry {
         let Some(m) = self.machines.get(&msg.machine_id) else {
             return;
         };
-        let frame = encode(&LiveFrame::Lagged {
-            dropped: msg.dropped,
-        });
-        for s in m.watchers.iter().filter_map(|sid| self.sessions.get(sid)) {
-            s.deliver.do_send(Deliver(frame.clone()));
+        let frame = lagged(msg.dropped);
+        for sid in &m.watchers {
+            self.send(*sid, frame.clone());
         }
     }
 }
