@@ -15,6 +15,7 @@
 //! connection through actix-web.
 
 pub mod first_request;
+mod linger;
 
 use std::net::TcpListener;
 use std::rc::Rc;
@@ -41,6 +42,7 @@ use crate::actors::{AgentSession, BrowserSession};
 use crate::http;
 use crate::state::AppState;
 use first_request::{Head, Kind, MAX_HEAD, UpgradeHead};
+use linger::Lingering;
 
 /// actix-web's defaults, kept for the plain-HTTP server built here.
 const KEEP_ALIVE: Duration = Duration::from_secs(5);
@@ -196,15 +198,15 @@ async fn upgrade_head(io: &TcpStream) -> Option<UpgradeHead> {
 }
 
 /// Completes the WebSocket handshake of an admitted upgrade; `None` (logged) if the
-/// peer broke it off.
-async fn accept(io: TcpStream, max_message: usize) -> Option<WebSocketStream<TcpStream>> {
+/// peer broke it off. The socket lingers when the session drops it ([`linger`]).
+async fn accept(io: TcpStream, max_message: usize) -> Option<WebSocketStream<Lingering>> {
     let _ = io.set_nodelay(true);
     let config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
         .max_frame_size(Some(max_message))
         .max_message_size(Some(max_message));
-    tokio_tungstenite::accept_async_with_config(io, Some(config))
+    tokio_tungstenite::accept_async_with_config(Lingering::new(io), Some(config))
         .await
         .inspect_err(|e| tracing::info!(error = %e, "WebSocket handshake failed"))
         .ok()
