@@ -50,6 +50,7 @@ use actix_web::web;
 use anyhow::Context as _;
 
 use crate::actors::agent_session::AgentDeps;
+use crate::actors::feed::Feeds;
 use crate::actors::machine::{MachineActor, MachineSettings};
 use crate::actors::{SubscriptionRegistry, Writer};
 use crate::auth::limiter::LoginLimiter;
@@ -208,8 +209,10 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
             },
         )?
     };
+    let feeds = Feeds::default();
     let settings = MachineSettings {
         clock: hooks.clock.clone(),
+        feeds: feeds.clone(),
         alerts: alerts.engine.clone(),
         offline_after_min: config.offline_after_min,
         tick: hooks.status_tick,
@@ -230,7 +233,7 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
             (conn_id, actor.start())
         })
     };
-    let registry = SubscriptionRegistry::new(known, writer.clone(), metrics.clone(), spawn)
+    let registry = SubscriptionRegistry::new(known, feeds, writer.clone(), metrics.clone(), spawn)
         .with_cluster(link.clone())
         .start();
     let alerts = alerts.start(registry.clone());

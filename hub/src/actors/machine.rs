@@ -1,6 +1,7 @@
 //! `MachineActor`: one per connected machine (and until it is declared offline after its
 //! agent leaves). Owns the machine's live status, publishes each new sample once
-//! (serialised once for every watcher) and hands rows to the writer.
+//! (serialised once for every watcher, delivered through the machine's feed) and hands
+//! rows to the writer.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,8 +13,9 @@ use lunasentri_schema::protocol::{MAX_INTERVAL_MS, MIN_INTERVAL_MS, close};
 use lunasentri_schema::{Hello, MachineStatus, Sample};
 use serde::Serialize;
 
+use super::feed::{Feed, Feeds};
 use super::subscription_registry::{
-    MachineAttached, MachineDetached, SamplePublished, StatusChanged, SubscriptionRegistry,
+    MachineAttached, MachineDetached, StatusChanged, SubscriptionRegistry,
 };
 use super::writer::{Done, WriteJob, Writer};
 use crate::alerts::AlertEngine;
@@ -67,10 +69,13 @@ pub struct SamplesReceived {
 #[rtype(result = "()")]
 pub struct AgentGone;
 
-/// Settings a machine actor runs with, and the alert engine it feeds.
+/// Settings a machine actor runs with, the alert engine it feeds and the live feeds
+/// it publishes to.
 #[derive(Debug, Clone)]
 pub struct MachineSettings {
     pub clock: Clock,
+    /// Every machine's watchers (see [`super::feed`]).
+    pub feeds: Feeds,
     pub alerts: Arc<AlertEngine>,
     /// A machine is offline after 3 missed intervals, and never sooner than this.
     pub offline_after_min: Duration,
@@ -104,6 +109,7 @@ pub struct MachineActor {
     conn_id: u64,
     machine_id: i64,
     registry: Addr<SubscriptionRegistry>,
+    feed: Arc<Feed>,
     writer: Writer,
     metrics: Arc<HubMetrics>,
     settings: MachineSettings,
@@ -128,6 +134,7 @@ impl MachineActor {
             conn_id: NEXT_CONN.fetch_add(1, Ordering::Relaxed),
             machine_id,
             registry,
+            feed: settings.feeds.get(machine_id),
             writer,
             metrics,
             settings,
@@ -262,12 +269,11 @@ impl Handler<SamplesReceived> for MachineActor {
             if let Some(link) = &self.settings.cluster {
                 link.publish_sample(self.machine_id, frame.clone());
             }
-            self.registry.do_send(SamplePublished {
-                machine_id: self.machine_id,
-                sample: Arc::new(newest.clone()),
-                frame,
-                received,
-            });
+            let watchers = self.feed.publish(Arc::new(newest.clone()), &frame);
+            let latency = received.elapsed().as_secs_f64();
+            for _ in 0..watchers {
+                self.metrics.fanout_latency_seconds.observe(latency);
+            }
             self.settings.alerts.on_sample(self.machine_id, newest);
         }
         let max_seq = samples.iter().map(|s| s.seq).max().unwrap_or(0);

@@ -2,7 +2,8 @@
 //!
 //! - [`agent_session`]: one per agent connection: authenticates, parses, rate-limits.
 //! - [`machine`]: one per connected machine: status, last sample, publishing, persisting.
-//! - [`subscription_registry`]: one per hub: who watches which machine, and may they.
+//! - [`subscription_registry`]: one per hub: who watches which machine, and may they;
+//!   it keeps each machine's watchers in a [`feed`] its MachineActor publishes to.
 //! - [`browser_session`]: one per dashboard socket, with a bounded outbound queue
 //!   ([`outbox`]) over either WebSocket library ([`socket`]).
 //! - [`writer`]: the batch writer thread that owns the metrics write path, fed through
@@ -10,6 +11,7 @@
 
 pub mod agent_session;
 pub mod browser_session;
+pub mod feed;
 pub mod job_queue;
 pub mod machine;
 pub mod outbox;

@@ -1,8 +1,11 @@
-//! `SubscriptionRegistry`: one per hub. Knows every machine's owner, status and last
-//! sample, which browser sessions watch which machine, and which MachineActor holds
-//! each connected agent. Authorisation of live streams happens here, at subscribe
-//! time: a machine the user may not see answers `not_found`, exactly like one that
-//! does not exist.
+//! `SubscriptionRegistry`: one per hub. Knows every machine's owner and status, which
+//! browser sessions watch which machine, and which MachineActor holds each connected
+//! agent. Authorisation of live streams happens here, at subscribe time: a machine the
+//! user may not see answers `not_found`, exactly like one that does not exist.
+//!
+//! Who watches a machine, and its latest sample, live in the machine's [`Feed`]: the
+//! registry alone changes its watchers, and the MachineActor delivers each sample
+//! through it straight to the watching sessions (see [`super::feed`]).
 //!
 //! # Layout
 //! - `messages`: what the registry takes and sends.
@@ -19,8 +22,9 @@ use std::time::Instant;
 use crate::actors::socket::Utf8Bytes;
 use actix::prelude::*;
 use lunasentri_schema::live::MachineSnapshot;
-use lunasentri_schema::{LiveFrame, MachineStatus, Sample};
+use lunasentri_schema::{LiveFrame, MachineStatus};
 
+use super::feed::{Feed, Feeds};
 use super::machine::{MachineActor, MachineCommand};
 use super::writer::{WriteJob, Writer};
 use crate::cluster::ClusterLink;
@@ -54,9 +58,9 @@ struct MachineInfo {
     owner_id: i64,
     status: MachineStatus,
     last_seen: Option<i64>,
-    last_sample: Option<Arc<Sample>>,
+    /// Its watchers and latest sample.
+    feed: Arc<Feed>,
     actor: Option<(u64, Addr<MachineActor>)>,
-    watchers: Vec<SessionId>,
     /// Its live frames are received from another hub (cluster mode).
     remote: bool,
     /// When this registry learned of it (a table reload never removes what it learned later).
@@ -64,14 +68,13 @@ struct MachineInfo {
 }
 
 impl MachineInfo {
-    fn new(owner_id: i64, status: MachineStatus, last_seen: Option<i64>) -> Self {
+    fn new(owner_id: i64, status: MachineStatus, last_seen: Option<i64>, feed: Arc<Feed>) -> Self {
         Self {
             owner_id,
             status,
             last_seen,
-            last_sample: None,
+            feed,
             actor: None,
-            watchers: Vec::new(),
             remote: false,
             known_since: Instant::now(),
         }
@@ -112,6 +115,7 @@ pub type SpawnMachine =
 /// The registry actor.
 pub struct SubscriptionRegistry {
     machines: HashMap<i64, MachineInfo>,
+    feeds: Feeds,
     sessions: HashMap<SessionId, SessionEntry>,
     writer: Writer,
     metrics: Arc<HubMetrics>,
@@ -124,16 +128,21 @@ pub struct SubscriptionRegistry {
 impl SubscriptionRegistry {
     pub fn new(
         known: Vec<KnownMachine>,
+        feeds: Feeds,
         writer: Writer,
         metrics: Arc<HubMetrics>,
         spawn_machine: SpawnMachine,
     ) -> Self {
         let machines = known
             .into_iter()
-            .map(|m| (m.id, MachineInfo::new(m.owner_id, m.status, m.last_seen)))
+            .map(|m| {
+                let info = MachineInfo::new(m.owner_id, m.status, m.last_seen, feeds.get(m.id));
+                (m.id, info)
+            })
             .collect();
         Self {
             machines,
+            feeds,
             sessions: HashMap::new(),
             writer,
             metrics,
@@ -155,33 +164,24 @@ impl SubscriptionRegistry {
         }
     }
 
-    fn snapshot_of(&self, id: i64) -> Option<MachineSnapshot> {
-        self.machines.get(&id).map(|m| MachineSnapshot {
-            machine_id: id,
-            status: m.status,
-            last_seen: m.last_seen,
-            sample: m.last_sample.as_deref().cloned(),
-        })
-    }
-
     /// Adds `ids` to a session's watch set, answering a snapshot and `not_found`s.
+    /// The feeds of the machines added stay locked until the snapshot is sent, so it
+    /// reaches the session ahead of their next samples.
     fn watch(&mut self, sid: SessionId, ids: Vec<i64>) {
         let Some(session) = self.sessions.get(&sid) else {
             return;
         };
         let (user_id, is_admin) = (session.user_id, session.is_admin);
+        let deliver = session.deliver.clone();
         let mut added = Vec::new();
         let mut foreign = Vec::new();
         for id in ids {
-            match self.machines.get_mut(&id) {
+            match self.machines.get(&id) {
                 Some(m) if is_admin || m.owner_id == user_id => {
-                    if !m.watchers.contains(&sid) {
-                        m.watchers.push(sid);
-                    }
                     if m.owner_id != user_id {
                         foreign.push(id);
                     }
-                    added.push(id);
+                    added.push((id, m.status, m.last_seen, m.feed.clone()));
                 }
                 _ => {
                     let err = LiveFrame::Error {
@@ -193,10 +193,25 @@ impl SubscriptionRegistry {
                 }
             }
         }
-        if let Some(s) = self.sessions.get_mut(&sid) {
-            s.watching.extend(added.iter().copied());
+        let mut held = Vec::with_capacity(added.len());
+        let mut machines = Vec::with_capacity(added.len());
+        for (id, status, last_seen, feed) in &added {
+            let mut f = feed.lock();
+            f.watch(sid, deliver.clone());
+            machines.push(MachineSnapshot {
+                machine_id: *id,
+                status: *status,
+                last_seen: *last_seen,
+                sample: f.last_sample().map(|s| (**s).clone()),
+            });
+            held.push(f);
         }
-        for id in &added {
+        deliver.do_send(Deliver(encode(&LiveFrame::Snapshot { machines })));
+        drop(held);
+        if let Some(s) = self.sessions.get_mut(&sid) {
+            s.watching.extend(added.iter().map(|a| a.0));
+        }
+        for (id, ..) in &added {
             self.sync_remote(*id);
         }
         if !foreign.is_empty() {
@@ -209,16 +224,11 @@ impl SubscriptionRegistry {
                 detail,
             )));
         }
-        let machines: Vec<_> = added
-            .iter()
-            .filter_map(|id| self.snapshot_of(*id))
-            .collect();
-        self.send(sid, encode(&LiveFrame::Snapshot { machines }));
     }
 
     fn unwatch(&mut self, sid: SessionId, id: i64) {
-        if let Some(m) = self.machines.get_mut(&id) {
-            m.watchers.retain(|w| *w != sid);
+        if let Some(m) = self.machines.get(&id) {
+            m.feed.lock().unwatch(sid);
         }
         if let Some(s) = self.sessions.get_mut(&sid) {
             s.watching.remove(&id);
@@ -244,8 +254,8 @@ impl SubscriptionRegistry {
     fn drop_session(&mut self, sid: SessionId) {
         if let Some(s) = self.sessions.remove(&sid) {
             for id in s.watching {
-                if let Some(m) = self.machines.get_mut(&id) {
-                    m.watchers.retain(|w| *w != sid);
+                if let Some(m) = self.machines.get(&id) {
+                    m.feed.lock().unwatch(sid);
                 }
                 self.sync_remote(id);
             }
@@ -254,6 +264,7 @@ impl SubscriptionRegistry {
 
     fn remove_machine(&mut self, id: i64) {
         if let Some(m) = self.machines.remove(&id) {
+            self.feeds.remove(id);
             if let (true, Some(link)) = (m.remote, &self.cluster) {
                 link.unwatch(id);
             }
@@ -265,11 +276,12 @@ impl SubscriptionRegistry {
                 machine_id: Some(id),
                 message: "machine was deleted".into(),
             });
-            for sid in m.watchers {
+            let mut feed = m.feed.lock();
+            feed.send_all(&frame);
+            for sid in feed.take_watchers() {
                 if let Some(s) = self.sessions.get_mut(&sid) {
                     s.watching.remove(&id);
                 }
-                self.send(sid, frame.clone());
             }
         }
     }

@@ -133,7 +133,14 @@ class Fleet {
     }
   }
 
-  /** Reads one machine again shortly after its agent connected (it reported new facts). */
+  /** Marks a machine online; one that was not is read again (its agent reported new facts). */
+  private cameOnline(v: MachineLive, id: number) {
+    if (v.status === 'online') return;
+    v.status = 'online';
+    this.refreshSoon(id);
+  }
+
+  /** Reads one machine again shortly after its agent connected. */
   private refreshSoon(id: number) {
     setTimeout(() => {
       api
@@ -172,11 +179,12 @@ class Fleet {
       case 'sample':
         v.latest = ev.sample;
         v.lastSeen = Math.max(v.lastSeen ?? 0, ev.sample.ts);
-        if (v.status !== 'online') v.status = 'online';
+        // A sample may overtake the `online` status frame: either one brings it online.
+        this.cameOnline(v, ev.machine_id);
         v.spark.push(ev.sample);
         break;
       case 'status':
-        if (ev.status === 'online' && v.status !== 'online') this.refreshSoon(ev.machine_id);
+        if (ev.status === 'online') this.cameOnline(v, ev.machine_id);
         v.status = ev.status;
         if (ev.last_seen !== null) v.lastSeen = ev.last_seen;
         break;

@@ -13,9 +13,11 @@ use crate::actors::machine::MachineCommand;
 impl Handler<MachineCreated> for SubscriptionRegistry {
     type Result = ();
     fn handle(&mut self, msg: MachineCreated, _: &mut Context<Self>) {
-        self.machines
-            .entry(msg.machine_id)
-            .or_insert_with(|| MachineInfo::new(msg.owner_id, MachineStatus::Pending, None));
+        let feeds = &self.feeds;
+        self.machines.entry(msg.machine_id).or_insert_with(|| {
+            let feed = feeds.get(msg.machine_id);
+            MachineInfo::new(msg.owner_id, MachineStatus::Pending, None, feed)
+        });
         let auto: Vec<SessionId> = self
             .sessions
             .iter()

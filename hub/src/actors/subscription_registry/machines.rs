@@ -1,5 +1,6 @@
-//! The registry's handlers for machine actors: attaching, detaching, and the samples,
-//! status changes and alerts they publish (fan-out to the sessions watching).
+//! The registry's handlers for machine actors: attaching, detaching, and the status
+//! changes and alerts they publish (fan-out to the sessions watching); samples from
+//! other hubs (local machine actors publish theirs through the machine's feed).
 
 use actix::prelude::*;
 use lunasentri_schema::LiveFrame;
@@ -14,7 +15,8 @@ impl Handler<MachineAttached> for SubscriptionRegistry {
     type Result = ();
     fn handle(&mut self, msg: MachineAttached, _: &mut Context<Self>) {
         let Some(m) = self.machines.get_mut(&msg.machine_id) else {
-            // Deleted between the key check and now.
+            // Deleted between the key check and now (the actor made a feed for it).
+            self.feeds.remove(msg.machine_id);
             msg.addr.do_send(MachineCommand::Removed);
             return;
         };
@@ -42,17 +44,13 @@ impl Handler<MachineDetached> for SubscriptionRegistry {
 impl Handler<SamplePublished> for SubscriptionRegistry {
     type Result = ();
     fn handle(&mut self, msg: SamplePublished, _: &mut Context<Self>) {
-        let Some(m) = self.machines.get_mut(&msg.machine_id) else {
+        let Some(m) = self.machines.get(&msg.machine_id) else {
             return;
         };
-        m.last_sample = Some(msg.sample);
-        for sid in &m.watchers {
-            if let Some(s) = self.sessions.get(sid) {
-                s.deliver.do_send(Deliver(msg.frame.clone()));
-                self.metrics
-                    .fanout_latency_seconds
-                    .observe(msg.received.elapsed().as_secs_f64());
-            }
+        let watchers = m.feed.publish(msg.sample, &msg.frame);
+        let latency = msg.received.elapsed().as_secs_f64();
+        for _ in 0..watchers {
+            self.metrics.fanout_latency_seconds.observe(latency);
         }
     }
 }
@@ -73,9 +71,7 @@ impl Handler<StatusChanged> for SubscriptionRegistry {
             status: m.status,
             last_seen: m.last_seen,
         });
-        for sid in m.watchers.clone() {
-            self.send(sid, frame.clone());
-        }
+        m.feed.lock().send_all(&frame);
     }
 }
 
@@ -88,8 +84,8 @@ impl Handler<AlertPublished> for SubscriptionRegistry {
         let Some(m) = self.machines.get(&msg.machine_id) else {
             return;
         };
-        for sid in &m.watchers {
-            if let Some(s) = self.sessions.get(sid)
+        for sid in m.feed.lock().sessions() {
+            if let Some(s) = self.sessions.get(&sid)
                 && s.user_id == msg.user_id
             {
                 s.deliver.do_send(Deliver(msg.frame.clone()));

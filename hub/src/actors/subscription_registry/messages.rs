@@ -81,7 +81,8 @@ pub struct MachineDetached {
     pub conn_id: u64,
 }
 
-/// A new sample, already serialised as a live `sample` frame.
+/// A new sample of a machine held by another hub, already serialised as a live
+/// `sample` frame (machine actors here publish through the machine's feed).
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct SamplePublished {

@@ -78,7 +78,7 @@ impl SubscriptionRegistry {
         let (Some(link), Some(m)) = (&self.cluster, self.machines.get_mut(&id)) else {
             return;
         };
-        let want = !m.watchers.is_empty() && m.actor.is_none();
+        let want = m.feed.lock().is_watched() && m.actor.is_none();
         if want == m.remote {
             return;
         }
@@ -88,7 +88,7 @@ impl SubscriptionRegistry {
         } else {
             link.unwatch(id);
             if m.actor.is_none() {
-                m.last_sample = None;
+                m.feed.lock().forget_sample();
             }
         }
     }
@@ -153,9 +153,6 @@ impl Handler<PeerLagged> for SubscriptionRegistry {
         let Some(m) = self.machines.get(&msg.machine_id) else {
             return;
         };
-        let frame = lagged(msg.dropped);
-        for sid in &m.watchers {
-            self.send(*sid, frame.clone());
-        }
+        m.feed.lock().send_all(&lagged(msg.dropped));
     }
 }
