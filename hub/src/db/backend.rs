@@ -140,8 +140,17 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// Per-connection settings: SQLite gets `synchronous=NORMAL`, a busy timeout and foreign
-/// keys on every connection the pool hands out (WAL is a property of the file).
+/// Pages SQLite's write-ahead log grows to before a commit copies it into the database
+/// file (SQLite's default: 1,000, about 4 MB). Each flush of the writer dirties about
+/// one index page per machine that sent a sample, so with thousands of machines the
+/// default checkpointed after every flush and rewrote each of those pages into the file
+/// every time; with 10,000 pages (about 40 MB of log) a page changed by several flushes
+/// is copied once. `docs/benchmarks.md` has the measurement.
+const WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
+
+/// Per-connection settings: SQLite gets `synchronous=NORMAL`, a busy timeout, foreign
+/// keys and the checkpoint threshold on every connection the pool hands out (WAL is a
+/// property of the file).
 #[derive(Debug)]
 struct Pragmas;
 
@@ -151,6 +160,10 @@ impl CustomizeConnection<DbConn, r2d2::Error> for Pragmas {
             // journal_mode = WAL is persistent and set once in `connect`.
             c.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
                  PRAGMA cache_size = -16000;")
+            .map_err(r2d2::Error::QueryError)?;
+            c.batch_execute(&format!(
+                "PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES};"
+            ))
             .map_err(r2d2::Error::QueryError)?;
         }
         Ok(())
@@ -264,6 +277,28 @@ mod tests {
         let (pool, _) = super::super::connect(&db.url, 1).unwrap();
         let mut conn = pool.get().unwrap();
         assert_eq!(super::super::users::count(&mut conn).unwrap(), 1);
+    }
+
+    /// Every SQLite connection the pool hands out runs with the hub's checkpoint threshold.
+    #[test]
+    fn sqlite_connections_get_their_pragmas() {
+        use diesel::RunQueryDsl;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/p.db", dir.path().display());
+        let (pool, _) = connect(&url, 2).unwrap();
+        let mut conn = pool.get().unwrap();
+        let DbConn::Sqlite(c) = &mut *conn else {
+            panic!("a sqlite URL gives a SQLite connection");
+        };
+        #[derive(diesel::QueryableByName)]
+        struct Wal {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            wal_autocheckpoint: i64,
+        }
+        let wal: Wal = diesel::sql_query("PRAGMA wal_autocheckpoint")
+            .get_result(c)
+            .unwrap();
+        assert_eq!(wal.wal_autocheckpoint, i64::from(WAL_AUTOCHECKPOINT_PAGES));
     }
 
     /// URL schemes are recognised, and an unknown one is refused with a hint.
