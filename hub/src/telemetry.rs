@@ -234,6 +234,14 @@ impl HubMetrics {
             .get_or_create(&ReasonLabel { reason })
             .inc();
     }
+
+    /// A sample received at `received` was just handed to `watchers` sessions.
+    pub fn fanned_out(&self, received: std::time::Instant, watchers: usize) {
+        let latency = received.elapsed().as_secs_f64();
+        for _ in 0..watchers {
+            self.fanout_latency_seconds.observe(latency);
+        }
+    }
 }
 
 /// Installs the global tracing subscriber (text or JSON lines on stderr).

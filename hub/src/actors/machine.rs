@@ -270,10 +270,7 @@ impl Handler<SamplesReceived> for MachineActor {
                 link.publish_sample(self.machine_id, frame.clone());
             }
             let watchers = self.feed.publish(Arc::new(newest.clone()), &frame);
-            let latency = received.elapsed().as_secs_f64();
-            for _ in 0..watchers {
-                self.metrics.fanout_latency_seconds.observe(latency);
-            }
+            self.metrics.fanned_out(received, watchers);
             self.settings.alerts.on_sample(self.machine_id, newest);
         }
         let max_seq = samples.iter().map(|s| s.seq).max().unwrap_or(0);

@@ -48,10 +48,7 @@ impl Handler<SamplePublished> for SubscriptionRegistry {
             return;
         };
         let watchers = m.feed.publish(msg.sample, &msg.frame);
-        let latency = msg.received.elapsed().as_secs_f64();
-        for _ in 0..watchers {
-            self.metrics.fanout_latency_seconds.observe(latency);
-        }
+        self.metrics.fanned_out(msg.received, watchers);
     }
 }
 
