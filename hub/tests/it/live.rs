@@ -90,6 +90,64 @@ async fn samples_reach_only_allowed_browsers(db: &TestDb) {
     );
 }
 
+/// Subscribing to a machine while its samples stream in: the snapshot comes first and
+/// every sample after it is newer than the one it holds, in order (samples travel from
+/// the machine's actor to the watchers without passing the registry).
+async fn snapshot_precedes_samples_of_a_busy_machine(db: &TestDb) {
+    let hub = TestHub::builder(db)
+        .config(|c| c.limits.agent_frames_per_second = 10_000)
+        .start();
+    let m = Client::admin(&hub).await.create_machine("busy").await;
+    let id = m.machine.id;
+    let mut agent = TestAgent::connect(&hub, &m.api_key).await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sender = {
+        let stop = stop.clone();
+        let base = now_ms() - 120_000;
+        tokio::spawn(async move {
+            let mut seq = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                seq += 1;
+                agent
+                    .send(&AgentFrame::Sample(sample(seq, base + seq as i64)))
+                    .await;
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+    };
+    let token = login_token(&hub, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    for round in 0..10 {
+        let mut b = TestBrowser::try_connect(&hub, &token, &[], Via::FirstRequest)
+            .await
+            .expect("live socket opens");
+        b.subscribe(Some(vec![id])).await;
+        let first = b.next().await;
+        let LiveFrame::Snapshot { machines } = first else {
+            panic!("round {round}: snapshot first, got {first:?}");
+        };
+        let mut last = machines[0].sample.as_ref().map_or(0, |s| s.seq);
+        let mut samples = 0;
+        while samples < 20 {
+            match b.next().await {
+                LiveFrame::Sample { machine_id, sample } => {
+                    assert_eq!(machine_id, id);
+                    assert!(
+                        sample.seq > last,
+                        "round {round}: sample {} after {last}",
+                        sample.seq
+                    );
+                    last = sample.seq;
+                    samples += 1;
+                }
+                LiveFrame::Status { .. } => {}
+                other => panic!("round {round}: unexpected {other:?}"),
+            }
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    sender.await.expect("the agent kept sending");
+}
+
 /// Status goes online with the first sample and offline after 3 missed intervals
 /// (at least 15 s) of the hub's clock, pushed to watchers; the clock is moved, not slept.
 async fn offline_detection_with_controlled_clock(db: &TestDb) {
@@ -386,6 +444,7 @@ async fn live_socket_admission(db: &TestDb) {
 crate::on_both_backends!(
     live_socket_admission,
     samples_reach_only_allowed_browsers,
+    snapshot_precedes_samples_of_a_busy_machine,
     offline_detection_with_controlled_clock,
     rotation_disconnects_agent,
     deletion_ends_streams,
