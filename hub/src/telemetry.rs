@@ -42,6 +42,7 @@ pub struct HubMetrics {
     pub writer_flush_seconds: Histogram,
     pub writer_flush_errors: Counter,
     pub fanout_latency_seconds: Histogram,
+    pub outbox_wait_seconds: Histogram,
     pub alert_evaluations: Counter,
     pub alerts_fired: Counter,
     pub alert_transitions_dropped: Counter,
@@ -78,6 +79,7 @@ impl Default for HubMetrics {
             writer_flush_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 16)),
             writer_flush_errors: Counter::default(),
             fanout_latency_seconds: Histogram::new(exponential_buckets(0.00005, 2.0, 20)),
+            outbox_wait_seconds: Histogram::new(exponential_buckets(0.00005, 2.0, 20)),
             alert_evaluations: Counter::default(),
             alerts_fired: Counter::default(),
             alert_transitions_dropped: Counter::default(),
@@ -147,6 +149,11 @@ impl Default for HubMetrics {
             "fanout_latency_seconds",
             "Time from a sample's arrival to its hand-off to each browser session",
             m.fanout_latency_seconds.clone(),
+        );
+        registry.register(
+            "outbox_wait_seconds",
+            "Time a live frame waits in a browser session's outbound queue before it is written to the socket",
+            m.outbox_wait_seconds.clone(),
         );
         registry.register(
             "alert_evaluations",

@@ -433,6 +433,8 @@ pub async fn run(cfg: Config) -> Result<Report, Error> {
         (Some(b), Some(a)) => Some(HubSide {
             fanout_p50_ms: prom::fanout_quantile(b, a, 0.5).map(|s| s * 1000.0),
             fanout_p99_ms: prom::fanout_quantile(b, a, 0.99).map(|s| s * 1000.0),
+            outbox_wait_p50_ms: prom::outbox_quantile(b, a, 0.5).map(|s| s * 1000.0),
+            outbox_wait_p99_ms: prom::outbox_quantile(b, a, 0.99).map(|s| s * 1000.0),
             writer_flush_mean_ms: {
                 let n = a.writer_flush_count - b.writer_flush_count;
                 (n > 0.0).then(|| 1000.0 * (a.writer_flush_sum_s - b.writer_flush_sum_s) / n)

@@ -1,5 +1,5 @@
 //! Reading the hub's `/metrics` (Prometheus / OpenMetrics text): the counters loadgen
-//! compares before and after a run, and the fan-out latency histogram.
+//! compares before and after a run, and the fan-out and outbox-wait histograms.
 
 /// The hub metrics a report uses.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -16,6 +16,8 @@ pub struct HubSnapshot {
     pub writer_flush_count: f64,
     /// Cumulative fan-out latency buckets: upper bound (s) → count.
     pub fanout_buckets: Vec<(f64, f64)>,
+    /// Cumulative buckets of the time live frames waited in browser outboxes.
+    pub outbox_buckets: Vec<(f64, f64)>,
 }
 
 /// Splits a sample line into name, labels and value.
@@ -45,7 +47,6 @@ fn label<'a>(labels: &'a str, key: &str) -> Option<&'a str> {
 /// Parses what the report needs out of the exposition text.
 pub fn parse(text: &str) -> HubSnapshot {
     let mut s = HubSnapshot::default();
-    let mut buckets: Vec<(f64, f64)> = Vec::new();
     for (name, labels, v) in text.lines().filter_map(parse_line) {
         match name {
             "lunasentri_samples_received_total" => s.samples_received = v,
@@ -58,33 +59,44 @@ pub fn parse(text: &str) -> HubSnapshot {
             "lunasentri_writer_queue_depth" => s.writer_queue_depth = v,
             "lunasentri_writer_flush_seconds_sum" => s.writer_flush_sum_s = v,
             "lunasentri_writer_flush_seconds_count" => s.writer_flush_count = v,
-            "lunasentri_fanout_latency_seconds_bucket" => {
-                if let Some(le) = label(labels, "le") {
-                    let le = if le == "+Inf" {
-                        f64::INFINITY
-                    } else {
-                        le.parse().unwrap_or(f64::INFINITY)
-                    };
-                    buckets.push((le, v));
-                }
-            }
+            "lunasentri_fanout_latency_seconds_bucket" => bucket(&mut s.fanout_buckets, labels, v),
+            "lunasentri_outbox_wait_seconds_bucket" => bucket(&mut s.outbox_buckets, labels, v),
             _ => {}
         }
     }
-    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
-    s.fanout_buckets = buckets;
+    s.fanout_buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    s.outbox_buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
     s
+}
+
+/// Adds one histogram bucket line (`le` label → cumulative count).
+fn bucket(buckets: &mut Vec<(f64, f64)>, labels: &str, v: f64) {
+    if let Some(le) = label(labels, "le") {
+        let le = if le == "+Inf" {
+            f64::INFINITY
+        } else {
+            le.parse().unwrap_or(f64::INFINITY)
+        };
+        buckets.push((le, v));
+    }
 }
 
 /// The `q` quantile (upper bucket bound, in seconds) of the fan-out latency observed
 /// between two snapshots; `None` when nothing was observed.
 pub fn fanout_quantile(before: &HubSnapshot, after: &HubSnapshot, q: f64) -> Option<f64> {
+    quantile(&before.fanout_buckets, &after.fanout_buckets, q)
+}
+
+/// The same for the time live frames waited in browser outboxes.
+pub fn outbox_quantile(before: &HubSnapshot, after: &HubSnapshot, q: f64) -> Option<f64> {
+    quantile(&before.outbox_buckets, &after.outbox_buckets, q)
+}
+
+fn quantile(before: &[(f64, f64)], after: &[(f64, f64)], q: f64) -> Option<f64> {
     let delta: Vec<(f64, f64)> = after
-        .fanout_buckets
         .iter()
         .map(|(le, n)| {
             let prev = before
-                .fanout_buckets
                 .iter()
                 .find(|(l, _)| l == le)
                 .map(|(_, c)| *c)
@@ -117,6 +129,9 @@ lunasentri_fanout_latency_seconds_count 100
 lunasentri_fanout_latency_seconds_bucket{le="0.0001"} 50
 lunasentri_fanout_latency_seconds_bucket{le="0.001"} 98
 lunasentri_fanout_latency_seconds_bucket{le="+Inf"} 100
+lunasentri_outbox_wait_seconds_bucket{le="0.0001"} 10
+lunasentri_outbox_wait_seconds_bucket{le="0.01"} 20
+lunasentri_outbox_wait_seconds_bucket{le="+Inf"} 20
 # EOF
 "#;
 
@@ -139,5 +154,7 @@ lunasentri_fanout_latency_seconds_bucket{le="+Inf"} 100
         assert_eq!(fanout_quantile(&before, &after, 0.9), Some(0.001));
         assert_eq!(fanout_quantile(&before, &after, 0.99), Some(f64::INFINITY));
         assert_eq!(fanout_quantile(&after, &after, 0.5), None);
+        assert_eq!(outbox_quantile(&before, &after, 0.5), Some(0.0001));
+        assert_eq!(outbox_quantile(&before, &after, 0.99), Some(0.01));
     }
 }

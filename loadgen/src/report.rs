@@ -131,6 +131,11 @@ pub struct HubSide {
     /// bucket upper bounds.
     pub fanout_p50_ms: Option<f64>,
     pub fanout_p99_ms: Option<f64>,
+    /// How long live frames waited in browser outboxes before being written.
+    #[serde(default)]
+    pub outbox_wait_p50_ms: Option<f64>,
+    #[serde(default)]
+    pub outbox_wait_p99_ms: Option<f64>,
     pub writer_flush_mean_ms: Option<f64>,
     pub writer_queue_depth_max: f64,
     pub samples_rejected: f64,
@@ -386,9 +391,11 @@ impl Report {
                 &mut o,
                 "hub metrics",
                 format!(
-                    "fan-out p50 ≤ {} ms, p99 ≤ {} ms; writer flush mean {} ms; queue max {:.0}; rejected {:.0}",
+                    "fan-out p50 ≤ {} ms, p99 ≤ {} ms; outbox wait p50 ≤ {} ms, p99 ≤ {} ms; writer flush mean {} ms; queue max {:.0}; rejected {:.0}",
                     optf(h.fanout_p50_ms),
                     optf(h.fanout_p99_ms),
+                    optf(h.outbox_wait_p50_ms),
+                    optf(h.outbox_wait_p99_ms),
                     optf(h.writer_flush_mean_ms),
                     h.writer_queue_depth_max,
                     h.samples_rejected

@@ -64,7 +64,7 @@ impl AgentSession {
         tracing::info!(machine_id, "agent connected");
         AgentSession::create(|ctx| {
             ctx.add_stream(inbound);
-            AgentSession::new(machine_id, Outbox::start(socket, OUTBOX, None), deps)
+            AgentSession::new(machine_id, Outbox::start(socket, OUTBOX, None, None), deps)
         });
     }
 

@@ -56,6 +56,7 @@ impl BrowserSession {
         inbound: impl Stream<Item = Inbound> + 'static,
         socket: impl Socket,
     ) {
+        let waited = Some(deps.metrics.outbox_wait_seconds.clone());
         BrowserSession::create(|ctx| {
             ctx.add_stream(inbound);
             Self {
@@ -65,7 +66,7 @@ impl BrowserSession {
                 auth_session_id: deps.auth_session_id,
                 registry: deps.registry,
                 metrics: deps.metrics,
-                out: Outbox::start(socket, deps.queue_cap, Some(lagged)),
+                out: Outbox::start(socket, deps.queue_cap, Some(lagged), waited),
                 last_heard: Instant::now(),
             }
         });

@@ -7,15 +7,18 @@
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
+use std::time::Instant;
 
 use crate::actors::socket::Utf8Bytes;
 use bytes::Bytes;
+use prometheus_client::metrics::histogram::Histogram;
 use tokio::sync::Notify;
 
 use super::socket::Socket;
 
 enum Out {
-    Text(Utf8Bytes),
+    /// A text frame and when it was queued.
+    Text(Utf8Bytes, Instant),
     Ping,
     Pong(Bytes),
     Close(u16, String),
@@ -47,8 +50,14 @@ impl std::fmt::Debug for Outbox {
 }
 
 impl Outbox {
-    /// Starts draining into `socket`; `lagged` frames report drops to the peer.
-    pub fn start(socket: impl Socket, cap: usize, lagged: Option<LaggedFrame>) -> Self {
+    /// Starts draining into `socket`; `lagged` frames report drops to the peer; `waited`
+    /// records how long each text frame was queued.
+    pub fn start(
+        socket: impl Socket,
+        cap: usize,
+        lagged: Option<LaggedFrame>,
+        waited: Option<Histogram>,
+    ) -> Self {
         let inner = Rc::new(RefCell::new(Inner {
             queue: VecDeque::new(),
             control: VecDeque::new(),
@@ -58,7 +67,7 @@ impl Outbox {
         }));
         let notify = Rc::new(Notify::new());
         let (i, n) = (inner.clone(), notify.clone());
-        actix_web::rt::spawn(drain(socket, i, n, lagged));
+        actix_web::rt::spawn(drain(socket, i, n, lagged, waited));
         Self { inner, notify }
     }
 
@@ -74,7 +83,7 @@ impl Outbox {
             dropped += 1;
         }
         inner.dropped += dropped;
-        inner.queue.push_back(Out::Text(text));
+        inner.queue.push_back(Out::Text(text, Instant::now()));
         drop(inner);
         self.notify.notify_one();
         dropped
@@ -118,6 +127,7 @@ async fn drain(
     inner: Rc<RefCell<Inner>>,
     notify: Rc<Notify>,
     lagged: Option<LaggedFrame>,
+    waited: Option<Histogram>,
 ) {
     loop {
         let next = {
@@ -125,13 +135,18 @@ async fn drain(
             match (lagged, i.dropped) {
                 (Some(f), n) if n > 0 => {
                     i.dropped = 0;
-                    Some(Out::Text(f(n)))
+                    Some(Out::Text(f(n), Instant::now()))
                 }
                 _ => i.control.pop_front().or_else(|| i.queue.pop_front()),
             }
         };
         let sent = match next {
-            Some(Out::Text(t)) => socket.text(t).await,
+            Some(Out::Text(t, queued)) => {
+                if let Some(h) = &waited {
+                    h.observe(queued.elapsed().as_secs_f64());
+                }
+                socket.text(t).await
+            }
             Some(Out::Ping) => socket.ping().await,
             Some(Out::Pong(p)) => socket.pong(p).await,
             Some(Out::Close(code, reason)) => {
@@ -189,9 +204,11 @@ mod tests {
         let local = tokio::task::LocalSet::new();
         let log = Log::default();
         let seen = log.0.clone();
+        let waited = Histogram::new([0.001].into_iter());
+        let recorder = waited.clone();
         local
             .run_until(async move {
-                let out = Outbox::start(log, 2, Some(lagged));
+                let out = Outbox::start(log, 2, Some(lagged), Some(recorder));
                 out.ping();
                 assert_eq!(out.push("a".into()), 0);
                 out.pong(Bytes::new());
@@ -207,5 +224,10 @@ mod tests {
             *seen.borrow(),
             ["lagged 1", "ping", "pong", "b", "c", "close 1000"]
         );
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register("waited", "", waited);
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        assert!(text.contains("waited_count 3"), "three text frames: {text}");
     }
 }
