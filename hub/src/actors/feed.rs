@@ -1,32 +1,47 @@
-//! The live feed of each machine: the sessions watching it and its latest sample,
-//! shared between the [`SubscriptionRegistry`](super::subscription_registry) and
-//! whoever publishes the machine's samples (its `MachineActor`, or the registry itself
-//! for samples received from another hub).
+//! The live feed of each machine: the sessions watching it, its status and its latest
+//! sample, shared between the [`SubscriptionRegistry`](super::subscription_registry)
+//! and whoever publishes the machine's status and samples (its `MachineActor`, or the
+//! registry itself for what another hub or the orphan sweep reports).
 //!
 //! The registry alone decides who watches (it authorises every subscribe and applies
 //! every revocation here, under the feed's lock, so a change holds for the next sample
-//! published). A publisher delivers each sample straight to the watchers' mailboxes on
-//! its own thread: samples never queue behind the registry's other work and cross one
-//! thread boundary fewer on their way to the browser.
+//! published). A publisher delivers each status change and sample straight to the
+//! watchers' mailboxes on its own thread, in the order it publishes them: they never
+//! queue behind the registry's other work and cross one thread boundary fewer on their
+//! way to the browser.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
-use lunasentri_schema::Sample;
+use lunasentri_schema::live::MachineSnapshot;
+use lunasentri_schema::{LiveFrame, MachineStatus, Sample};
 
 use super::socket::Utf8Bytes;
-use super::subscription_registry::{Deliver, SessionId};
+use super::subscription_registry::{Deliver, SessionId, encode};
 use actix::Recipient;
 
-/// One machine's watchers and latest sample.
+/// One machine's watchers, status and latest sample.
 #[derive(Debug, Default)]
 pub struct Feed(Mutex<FeedState>);
 
-/// What a feed holds; the registry changes it through [`Feed::lock`].
-#[derive(Debug, Default)]
+/// What a feed holds; changed through [`Feed::lock`].
+#[derive(Debug)]
 pub struct FeedState {
     watchers: Vec<(SessionId, Recipient<Deliver>)>,
+    status: MachineStatus,
+    last_seen: Option<i64>,
     last_sample: Option<Arc<Sample>>,
+}
+
+impl Default for FeedState {
+    fn default() -> Self {
+        Self {
+            watchers: Vec::new(),
+            status: MachineStatus::Pending,
+            last_seen: None,
+            last_sample: None,
+        }
+    }
 }
 
 impl FeedState {
@@ -63,8 +78,34 @@ impl FeedState {
         }
     }
 
-    pub fn last_sample(&self) -> Option<&Arc<Sample>> {
-        self.last_sample.as_ref()
+    pub fn status(&self) -> (MachineStatus, Option<i64>) {
+        (self.status, self.last_seen)
+    }
+
+    /// Takes a status as known (at start, from storage) without telling anyone.
+    pub fn restore_status(&mut self, status: MachineStatus, last_seen: Option<i64>) {
+        self.status = status;
+        self.last_seen = last_seen.or(self.last_seen);
+    }
+
+    /// Changes the status and sends the `status` frame to every watcher.
+    pub fn set_status(&mut self, machine_id: i64, status: MachineStatus, last_seen: Option<i64>) {
+        self.restore_status(status, last_seen);
+        self.send_all(&encode(&LiveFrame::Status {
+            machine_id,
+            status: self.status,
+            last_seen: self.last_seen,
+        }));
+    }
+
+    /// What a new watcher is told first.
+    pub fn snapshot(&self, machine_id: i64) -> MachineSnapshot {
+        MachineSnapshot {
+            machine_id,
+            status: self.status,
+            last_seen: self.last_seen,
+            sample: self.last_sample.as_deref().cloned(),
+        }
     }
 
     /// Forgets the latest sample (it would be shown stale later).
@@ -75,7 +116,7 @@ impl FeedState {
 
 impl Feed {
     /// Locks the feed. A holder that sends a frame while holding it knows that frame
-    /// reaches each watcher ahead of any sample published after it.
+    /// reaches each watcher ahead of any status or sample published after it.
     pub fn lock(&self) -> MutexGuard<'_, FeedState> {
         // The state stays consistent whatever panicked while holding it.
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
@@ -173,7 +214,18 @@ mod tests {
         settle().await;
         assert_eq!(*got_a.lock().unwrap(), ["s1", "s2"]);
         assert_eq!(*got_b.lock().unwrap(), ["s1"], "unwatched before s2");
-        assert_eq!(feed.lock().last_sample().map(|s| s.seq), Some(1));
+        assert_eq!(feed.lock().snapshot(7).sample.map(|s| s.seq), Some(1));
+        feed.lock().set_status(7, MachineStatus::Offline, Some(5));
+        feed.lock().restore_status(MachineStatus::Online, None);
+        assert_eq!(feed.lock().status(), (MachineStatus::Online, Some(5)));
+        settle().await;
+        let got = got_a.lock().unwrap().clone();
+        assert_eq!(
+            got.len(),
+            3,
+            "a status change is sent, a restored status is not"
+        );
+        assert!(got[2].contains(r#""status":"offline""#), "{got:?}");
         assert_eq!(feed.lock().take_watchers(), [1]);
         assert!(!feed.lock().is_watched());
     }

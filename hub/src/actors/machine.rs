@@ -14,9 +14,7 @@ use lunasentri_schema::{Hello, MachineStatus, Sample};
 use serde::Serialize;
 
 use super::feed::{Feed, Feeds};
-use super::subscription_registry::{
-    MachineAttached, MachineDetached, StatusChanged, SubscriptionRegistry,
-};
+use super::subscription_registry::{MachineAttached, MachineDetached, SubscriptionRegistry};
 use super::writer::{Done, WriteJob, Writer};
 use crate::alerts::AlertEngine;
 use crate::clock::Clock;
@@ -162,12 +160,9 @@ impl MachineActor {
         self.status = status;
         self.settings.alerts.on_status(self.machine_id, status);
         let last_seen = self.last_heard;
-        self.registry.do_send(StatusChanged {
-            machine_id: self.machine_id,
-            status,
-            last_seen,
-            from_peer: false,
-        });
+        self.feed
+            .lock()
+            .set_status(self.machine_id, status, last_seen);
         if let Some(link) = &self.settings.cluster {
             link.publish_status(self.machine_id, status, last_seen);
         }

@@ -1,11 +1,11 @@
-//! `SubscriptionRegistry`: one per hub. Knows every machine's owner and status, which
-//! browser sessions watch which machine, and which MachineActor holds each connected
-//! agent. Authorisation of live streams happens here, at subscribe time: a machine the
+//! `SubscriptionRegistry`: one per hub. Knows every machine's owner, which browser
+//! sessions watch which machine, and which MachineActor holds each connected agent. Authorisation of live streams happens here, at subscribe time: a machine the
 //! user may not see answers `not_found`, exactly like one that does not exist.
 //!
-//! Who watches a machine, and its latest sample, live in the machine's [`Feed`]: the
-//! registry alone changes its watchers, and the MachineActor delivers each sample
-//! through it straight to the watching sessions (see [`super::feed`]).
+//! Who watches a machine, its status and its latest sample live in the machine's
+//! [`Feed`]: the registry alone changes its watchers, and the MachineActor delivers
+//! each status change and sample through it straight to the watching sessions (see
+//! [`super::feed`]).
 //!
 //! # Layout
 //! - `messages`: what the registry takes and sends.
@@ -21,7 +21,6 @@ use std::time::Instant;
 
 use crate::actors::socket::Utf8Bytes;
 use actix::prelude::*;
-use lunasentri_schema::live::MachineSnapshot;
 use lunasentri_schema::{LiveFrame, MachineStatus};
 
 use super::feed::{Feed, Feeds};
@@ -56,9 +55,7 @@ pub fn lagged(dropped: u64) -> Utf8Bytes {
 #[derive(Debug)]
 struct MachineInfo {
     owner_id: i64,
-    status: MachineStatus,
-    last_seen: Option<i64>,
-    /// Its watchers and latest sample.
+    /// Its watchers, status and latest sample.
     feed: Arc<Feed>,
     actor: Option<(u64, Addr<MachineActor>)>,
     /// Its live frames are received from another hub (cluster mode).
@@ -68,11 +65,9 @@ struct MachineInfo {
 }
 
 impl MachineInfo {
-    fn new(owner_id: i64, status: MachineStatus, last_seen: Option<i64>, feed: Arc<Feed>) -> Self {
+    fn new(owner_id: i64, feed: Arc<Feed>) -> Self {
         Self {
             owner_id,
-            status,
-            last_seen,
             feed,
             actor: None,
             remote: false,
@@ -136,8 +131,9 @@ impl SubscriptionRegistry {
         let machines = known
             .into_iter()
             .map(|m| {
-                let info = MachineInfo::new(m.owner_id, m.status, m.last_seen, feeds.get(m.id));
-                (m.id, info)
+                let feed = feeds.get(m.id);
+                feed.lock().restore_status(m.status, m.last_seen);
+                (m.id, MachineInfo::new(m.owner_id, feed))
             })
             .collect();
         Self {
@@ -181,7 +177,7 @@ impl SubscriptionRegistry {
                     if m.owner_id != user_id {
                         foreign.push(id);
                     }
-                    added.push((id, m.status, m.last_seen, m.feed.clone()));
+                    added.push((id, m.feed.clone()));
                 }
                 _ => {
                     let err = LiveFrame::Error {
@@ -195,15 +191,10 @@ impl SubscriptionRegistry {
         }
         let mut held = Vec::with_capacity(added.len());
         let mut machines = Vec::with_capacity(added.len());
-        for (id, status, last_seen, feed) in &added {
+        for (id, feed) in &added {
             let mut f = feed.lock();
             f.watch(sid, deliver.clone());
-            machines.push(MachineSnapshot {
-                machine_id: *id,
-                status: *status,
-                last_seen: *last_seen,
-                sample: f.last_sample().map(|s| (**s).clone()),
-            });
+            machines.push(f.snapshot(*id));
             held.push(f);
         }
         deliver.do_send(Deliver(encode(&LiveFrame::Snapshot { machines })));

@@ -73,9 +73,17 @@ async fn samples_reach_only_allowed_browsers(db: &TestDb) {
     for seq in 1..=3 {
         agent.send(&AgentFrame::Sample(sample(seq, now_ms()))).await;
         for b in [&mut owner, &mut boss] {
-            let f = b.until(|f| matches!(f, LiveFrame::Sample { .. })).await;
+            if seq == 1 {
+                // The first sample brings the machine online: the status comes first.
+                let f = b.next().await;
+                assert!(
+                    matches!(f, LiveFrame::Status { machine_id, status: MachineStatus::Online, .. } if machine_id == id),
+                    "online before the first sample, got {f:?}"
+                );
+            }
+            let f = b.next().await;
             let LiveFrame::Sample { machine_id, sample } = f else {
-                unreachable!()
+                panic!("sample {seq} next, got {f:?}");
             };
             assert_eq!((machine_id, sample.seq), (id, seq));
         }

@@ -179,7 +179,7 @@ class Fleet {
       case 'sample':
         v.latest = ev.sample;
         v.lastSeen = Math.max(v.lastSeen ?? 0, ev.sample.ts);
-        // A sample may overtake the `online` status frame: either one brings it online.
+        // A sample is proof the machine is online, whatever the last status said.
         this.cameOnline(v, ev.machine_id);
         v.spark.push(ev.sample);
         break;

@@ -2,7 +2,6 @@
 //! deleted, keys revoked, users removed and roles changed take effect on live streams.
 
 use actix::prelude::*;
-use lunasentri_schema::MachineStatus;
 
 use super::{
     KeyRevoked, MachineCreated, MachineInfo, MachineRemoved, RoleChanged, SessionId,
@@ -16,7 +15,7 @@ impl Handler<MachineCreated> for SubscriptionRegistry {
         let feeds = &self.feeds;
         self.machines.entry(msg.machine_id).or_insert_with(|| {
             let feed = feeds.get(msg.machine_id);
-            MachineInfo::new(msg.owner_id, MachineStatus::Pending, None, feed)
+            MachineInfo::new(msg.owner_id, feed)
         });
         let auto: Vec<SessionId> = self
             .sessions

@@ -1,13 +1,12 @@
-//! The registry's handlers for machine actors: attaching, detaching, and the status
-//! changes and alerts they publish (fan-out to the sessions watching); samples from
-//! other hubs (local machine actors publish theirs through the machine's feed).
+//! The registry's handlers for machine actors (attaching, detaching, the alerts they
+//! publish), and for status and samples reported from elsewhere: other hubs and the
+//! orphan sweep (local machine actors publish theirs through the machine's feed).
 
 use actix::prelude::*;
-use lunasentri_schema::LiveFrame;
 
 use super::{
     AlertPublished, Deliver, MachineAttached, MachineDetached, RouteSamples, SamplePublished,
-    StatusChanged, SubscriptionRegistry, encode,
+    StatusChanged, SubscriptionRegistry,
 };
 use crate::actors::machine::MachineCommand;
 
@@ -55,20 +54,15 @@ impl Handler<SamplePublished> for SubscriptionRegistry {
 impl Handler<StatusChanged> for SubscriptionRegistry {
     type Result = ();
     fn handle(&mut self, msg: StatusChanged, _: &mut Context<Self>) {
-        let Some(m) = self.machines.get_mut(&msg.machine_id) else {
+        let Some(m) = self.machines.get(&msg.machine_id) else {
             return;
         };
         if msg.from_peer && m.actor.is_some() {
             return;
         }
-        m.status = msg.status;
-        m.last_seen = msg.last_seen.or(m.last_seen);
-        let frame = encode(&LiveFrame::Status {
-            machine_id: msg.machine_id,
-            status: m.status,
-            last_seen: m.last_seen,
-        });
-        m.feed.lock().send_all(&frame);
+        m.feed
+            .lock()
+            .set_status(msg.machine_id, msg.status, msg.last_seen);
     }
 }
 

@@ -93,7 +93,8 @@ pub struct SamplePublished {
     pub received: Instant,
 }
 
-/// A machine went online or offline.
+/// A machine went online or offline, as another hub or the orphan sweep reports it
+/// (a local machine actor sets its status in the machine's feed).
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct StatusChanged {

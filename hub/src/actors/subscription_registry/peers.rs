@@ -60,11 +60,12 @@ impl SubscriptionRegistry {
             act.reassert_pending = false;
             let Some(link) = &act.cluster else { return };
             for (id, m) in act.machines.iter().filter(|(_, m)| m.actor.is_some()) {
-                link.publish_status(*id, m.status, m.last_seen);
-                // Status only: `last_seen` in storage is newer than the registry's.
+                let (status, last_seen) = m.feed.lock().status();
+                link.publish_status(*id, status, last_seen);
+                // Status only: `last_seen` in storage is newer than the feed's.
                 let _ = act.writer.try_submit(WriteJob::Status {
                     machine_id: *id,
-                    status: m.status,
+                    status,
                     last_seen: None,
                 });
             }
