@@ -158,11 +158,9 @@ impl CustomizeConnection<DbConn, r2d2::Error> for Pragmas {
     fn on_acquire(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
         if let DbConn::Sqlite(c) = conn {
             // journal_mode = WAL is persistent and set once in `connect`.
-            c.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                 PRAGMA cache_size = -16000;")
-            .map_err(r2d2::Error::QueryError)?;
             c.batch_execute(&format!(
-                "PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES};"
+                "PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                 PRAGMA cache_size = -16000; PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES};"
             ))
             .map_err(r2d2::Error::QueryError)?;
         }
