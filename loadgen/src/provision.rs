@@ -10,7 +10,7 @@ use futures_util::{StreamExt, stream};
 use lunasentri_schema::api::{
     CreateMachine, CreateUser, Latest, LoginRequest, MachineWithKey, Role,
 };
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
@@ -24,6 +24,9 @@ const CREATE_CONCURRENCY: usize = 16;
 const LOGIN_CONCURRENCY: usize = 2;
 /// Attempts of a request the hub rate-limits (429) before giving up.
 const RATE_LIMIT_ATTEMPTS: u32 = 20;
+/// How long an idle connection stays pooled: below the hub's 5 s keep-alive, so a
+/// request never goes out on a connection the hub is closing at that moment.
+const POOL_IDLE: Duration = Duration::from_secs(3);
 
 /// One simulated user.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -146,6 +149,7 @@ impl Api {
     pub fn new(base: &str) -> Result<Self, Error> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
+            .pool_idle_timeout(POOL_IDLE)
             .build()
             .map_err(|e| Error::Setup(format!("HTTP client: {e}")))?;
         Ok(Self {
@@ -165,10 +169,19 @@ impl Api {
         make: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, Error> {
         for _ in 0..RATE_LIMIT_ATTEMPTS {
-            let res = make()
-                .send()
-                .await
-                .map_err(|e| Error::Setup(format!("{what}: hub not reachable: {e}")))?;
+            let req = make()
+                .build()
+                .map_err(|e| Error::Setup(format!("{what}: {e}")))?;
+            let res = match req.try_clone() {
+                // A read is safe to repeat once: a connection closed under it (a proxy's
+                // or the hub's idle timeout) says nothing about the hub.
+                Some(again) if req.method() == Method::GET => match self.http.execute(req).await {
+                    Err(e) if !e.is_timeout() => self.http.execute(again).await,
+                    res => res,
+                },
+                _ => self.http.execute(req).await,
+            }
+            .map_err(|e| Error::Setup(format!("{what}: hub not reachable: {e}")))?;
             if res.status() != StatusCode::TOO_MANY_REQUESTS {
                 return Ok(res);
             }
@@ -445,5 +458,48 @@ mod tests {
         assert_eq!(dashboard_assignment(2, 2, &by_user, 2), (0, vec![4, 0]));
         assert_eq!(dashboard_assignment(3, 2, &by_user, 0), (1, vec![1, 3, 5]));
         assert_eq!(dashboard_assignment(0, 2, &by_user, 10), (0, vec![0, 2, 4]));
+    }
+
+    /// A server that reads each request; it closes the first connection without an
+    /// answer and answers `body` on the next. Returns its base URL.
+    async fn closes_first_connection(body: &'static str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            for n in 0.. {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                if n > 0 {
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    socket.write_all(answer.as_bytes()).await.unwrap();
+                }
+            }
+        });
+        base
+    }
+
+    /// A read whose connection is closed under it is sent once more.
+    #[tokio::test]
+    async fn a_read_is_retried_on_a_closed_connection() {
+        let base = closes_first_connection("lunasentri_up 1\n").await;
+        let api = Api::new(&base).unwrap();
+        assert_eq!(api.prometheus().await.unwrap(), "lunasentri_up 1\n");
+    }
+
+    /// A write is not repeated: the hub may have acted on it.
+    #[tokio::test]
+    async fn a_write_is_not_retried() {
+        let base = closes_first_connection("{}").await;
+        let api = Api::new(&base).unwrap();
+        let err = api
+            .send("a write", || api.http.post(api.url("/api/machines")))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("hub not reachable"), "{err}");
     }
 }
