@@ -21,6 +21,7 @@
 #   BENCH_OUT        document to rewrite       (default docs/benchmarks.md)
 #   BENCH_KEEP       directory to keep reports and logs in (default: a temp dir)
 #   BENCH_NO_BUILD   set to skip `cargo build --release`
+#   BENCH_LOADGEN_ARGS  extra loadgen flags for every run, e.g. "--threads 2"
 #   BENCH_HUB_BIN    hub binary to measure (default target/release/lunasentri-hub), e.g.
 #                    a copy of an older build, to compare two builds on one machine
 set -euo pipefail
@@ -77,6 +78,8 @@ run_one() {
         --watch 10 --interval 1s --duration "$DURATION" --scenario "$SCENARIO"
         --ramp-per-sec 1000 --hub-pid "$HUB_PID" --max-p99-ms 10 --max-loss 0 --json --quiet
         "${target[@]}")
+    # shellcheck disable=SC2206 # flags are split on purpose
+    cmd+=(${BENCH_LOADGEN_ARGS:-})
     local creds=()
     [[ "$db_url" == relay ]] || creds=(--admin-email "$ADMIN_EMAIL" --admin-password "$ADMIN_PASSWORD")
     echo "${cmd[*]}${creds:+ --admin-email $ADMIN_EMAIL --admin-password ***}" \
