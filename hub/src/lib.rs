@@ -15,7 +15,8 @@
 //! - [`telemetry`]: `/metrics` and logging; [`clock`]: injectable time.
 //! - [`state`], [`live`], [`error`]: what every handler shares, the handles to the live
 //!   pipeline, and the one HTTP error type.
-//! - [`tls`]: optional HTTPS; [`local_host`]: `--local-host-metrics`.
+//! - [`tls`]: optional HTTPS; [`local_host`]: `--local-host-metrics`; [`shutdown`]:
+//!   stopping gracefully.
 //! - [`testing`]: `TestHub`, a real hub on `127.0.0.1:0` with a temp database.
 //!
 //! [`build`] wires it all to a listener ([`server`]); [`run`] serves until SIGINT/SIGTERM.
@@ -34,6 +35,7 @@ pub mod local_host;
 pub mod query;
 pub mod retention;
 pub mod server;
+pub mod shutdown;
 pub mod state;
 pub mod telemetry;
 pub mod testing;
@@ -57,6 +59,7 @@ use crate::auth::limiter::LoginLimiter;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::live::Live;
+use crate::shutdown::Stopper;
 use crate::state::AppState;
 use crate::telemetry::HubMetrics;
 
@@ -92,6 +95,7 @@ impl Default for Hooks {
 /// A built hub: the server future plus what is needed to stop it cleanly.
 pub struct Hub {
     pub server: actix_web::dev::Server,
+    stopper: Stopper,
     writer: Writer,
     writer_thread: std::thread::JoinHandle<()>,
     retention: retention::RetentionTask,
@@ -99,9 +103,15 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// Serves until the server stops (SIGINT/SIGTERM or a handle's `stop`), then lets
-    /// the writer commit everything it accepted.
+    /// What stops this hub gracefully (see [`shutdown`]).
+    pub fn stopper(&self) -> Stopper {
+        self.stopper.clone()
+    }
+
+    /// Serves until the server stops (SIGINT/SIGTERM or a [`Stopper`]), then lets the
+    /// writer commit everything it accepted.
     pub async fn run(self) -> anyhow::Result<()> {
+        actix_web::rt::spawn(self.stopper.clone().on_signal());
         let res = self.server.await;
         if let Some(agent) = self.local_agent {
             let _ = web::block(move || agent.stop()).await;
@@ -278,6 +288,7 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
         .map(|(c, k)| tls::server_config(c, k))
         .transpose()?;
     let addr = listener.local_addr().context("listener address")?;
+    let (registry, metrics) = (state.live.registry.clone(), state.metrics.clone());
     let server = server::start(
         listener,
         server::Options {
@@ -296,6 +307,11 @@ pub fn build(listener: TcpListener, config: Config, hooks: Hooks) -> anyhow::Res
         .map(|key| local_host::start(addr, key))
         .transpose()?;
     Ok(Hub {
+        stopper: Stopper {
+            server: server.handle(),
+            registry,
+            metrics,
+        },
         server,
         writer,
         writer_thread,

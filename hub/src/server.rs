@@ -95,6 +95,7 @@ pub fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Server> {
     } = opts;
     if let Some(tls) = tls {
         let server = HttpServer::new(move || app(state.clone()))
+            .disable_signals()
             .worker_max_blocking_threads(blocking_threads)
             .shutdown_timeout(SHUTDOWN_TIMEOUT)
             .listen_rustls_0_23(listener, tls)?;
@@ -102,6 +103,7 @@ pub fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Server> {
     }
     let addr = listener.local_addr().context("listener address")?;
     let server = Server::build()
+        .disable_signals()
         .worker_max_blocking_threads(blocking_threads)
         .shutdown_timeout(SHUTDOWN_TIMEOUT)
         .listen("lunasentri", listener, move || {

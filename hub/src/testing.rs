@@ -92,7 +92,7 @@ pub struct TestHub {
     pub clock: Clock,
     /// While set, the writer takes no jobs (its queue fills as if storage were slow).
     pub writer_paused: Arc<AtomicBool>,
-    handle: actix_web::dev::ServerHandle,
+    stopper: crate::shutdown::Stopper,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -138,13 +138,13 @@ impl TestHub {
         // A paused writer could never take the final shutdown job.
         self.writer_paused
             .store(false, std::sync::atomic::Ordering::Relaxed);
-        let handle = self.handle.clone();
+        let stopper = self.stopper.clone();
         let stopper = std::thread::spawn(move || {
             if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
             {
-                rt.block_on(handle.stop(true));
+                rt.block_on(stopper.stop());
             }
         });
         let _ = stopper.join();
@@ -209,7 +209,7 @@ impl TestHubBuilder {
             actix_web::rt::System::new().block_on(async move {
                 match build(listener, config, hooks) {
                     Ok(hub) => {
-                        let _ = tx.send(Ok(hub.server.handle()));
+                        let _ = tx.send(Ok(hub.stopper()));
                         if let Err(e) = hub.run().await {
                             eprintln!("test hub stopped with error: {e:#}");
                         }
@@ -220,7 +220,7 @@ impl TestHubBuilder {
                 }
             });
         });
-        let handle = match rx.recv().expect("hub thread answered") {
+        let stopper = match rx.recv().expect("hub thread answered") {
             Ok(h) => h,
             Err(e) => panic!("test hub failed to start: {e}"),
         };
@@ -229,7 +229,7 @@ impl TestHubBuilder {
             base: format!("{}://{addr}", if tls { "https" } else { "http" }),
             clock: self.clock,
             writer_paused,
-            handle,
+            stopper,
             thread: Some(thread),
         }
     }

@@ -46,4 +46,6 @@ pub mod close {
     pub const RATE_LIMITED: u16 = 4429;
     /// The hub is shutting down; reconnect with backoff.
     pub const GOING_AWAY: u16 = 1001;
+    /// Dashboard sockets: the login ended (logout, password change, account deleted).
+    pub const SESSION_ENDED: u16 = 4401;
 }

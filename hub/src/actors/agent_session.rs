@@ -287,10 +287,13 @@ impl Handler<Committed> for AgentSession {
 impl Handler<CloseAgent> for AgentSession {
     type Result = ();
     fn handle(&mut self, msg: CloseAgent, ctx: &mut Context<Self>) {
-        self.send(&HubFrame::Error {
-            code: "closed".into(),
-            message: msg.reason.clone(),
-        });
+        // Going away is no error on the agent's side: the close code says it all.
+        if msg.code != close::GOING_AWAY {
+            self.send(&HubFrame::Error {
+                code: "closed".into(),
+                message: msg.reason.clone(),
+            });
+        }
         self.close(ctx, msg.code, &msg.reason);
     }
 }

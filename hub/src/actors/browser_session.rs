@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::actors::socket::Utf8Bytes;
 use actix::prelude::*;
+use lunasentri_schema::protocol::close;
 use lunasentri_schema::{LiveClientFrame, LiveFrame};
 
 use super::outbox::Outbox;
@@ -121,7 +122,7 @@ impl Actor for BrowserSession {
         });
         ctx.run_interval(PING_EVERY, |act, ctx| {
             if act.last_heard.elapsed() > PEER_TIMEOUT {
-                act.out.close(1001, "no traffic for 30 s");
+                act.out.close(close::GOING_AWAY, "no traffic for 30 s");
                 return ctx.stop();
             }
             act.out.ping();
@@ -133,7 +134,7 @@ impl Actor for BrowserSession {
         self.registry.do_send(Disconnect {
             session_id: self.id,
         });
-        self.out.close(1001, "session ended");
+        self.out.close(close::GOING_AWAY, "session ended");
         Running::Stop
     }
 }
@@ -172,7 +173,7 @@ impl Handler<Deliver> for BrowserSession {
 impl Handler<EndSession> for BrowserSession {
     type Result = ();
     fn handle(&mut self, msg: EndSession, ctx: &mut Context<Self>) {
-        self.out.close(4401, msg.reason);
+        self.out.close(msg.code, msg.reason);
         ctx.stop();
     }
 }

@@ -46,6 +46,9 @@ pub enum MachineCommand {
     KeyRevoked,
     /// The machine was deleted.
     Removed,
+    /// The hub is shutting down: the agent is told to reconnect; the machine's status
+    /// is left as it is (it is back with the hub, or with another hub, in a moment).
+    ShuttingDown,
 }
 
 /// The agent sent `hello`.
@@ -326,6 +329,9 @@ impl Handler<MachineCommand> for MachineActor {
             }
             MachineCommand::Removed => {
                 self.close_agent(close::KEY_REVOKED, "the machine was deleted")
+            }
+            MachineCommand::ShuttingDown => {
+                return self.close_agent(close::GOING_AWAY, "the hub is shutting down");
             }
         }
         ctx.stop();

@@ -227,7 +227,12 @@ impl SubscriptionRegistry {
         self.sync_remote(id);
     }
 
-    fn end_sessions(&mut self, pick: impl Fn(&SessionEntry) -> bool, reason: &'static str) {
+    fn end_sessions(
+        &mut self,
+        pick: impl Fn(&SessionEntry) -> bool,
+        code: u16,
+        reason: &'static str,
+    ) {
         let ids: Vec<_> = self
             .sessions
             .iter()
@@ -236,7 +241,7 @@ impl SubscriptionRegistry {
             .collect();
         for sid in ids {
             if let Some(s) = self.sessions.get(&sid) {
-                s.end.do_send(EndSession { reason });
+                s.end.do_send(EndSession { code, reason });
             }
             self.drop_session(sid);
         }

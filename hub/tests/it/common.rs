@@ -386,6 +386,20 @@ impl TestBrowser {
             .expect("a live frame in time")
     }
 
+    /// Reads until the hub closes the socket; returns the close code.
+    pub async fn close_code(&mut self) -> Option<u16> {
+        loop {
+            let msg = tokio::time::timeout(PATIENCE, self.ws.next())
+                .await
+                .expect("hub closed in time");
+            match msg {
+                Some(Ok(Message::Close(c))) => return c.map(|c| u16::from(c.code)),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+
     /// Skips frames until one matches.
     pub async fn until(&mut self, pred: impl Fn(&LiveFrame) -> bool) -> LiveFrame {
         loop {

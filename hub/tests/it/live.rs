@@ -460,3 +460,57 @@ crate::on_both_backends!(
     slow_browser_does_not_slow_others,
     local_host_metrics_report_this_host,
 );
+
+/// Stopping the hub closes every agent and dashboard socket with 1001 (going away),
+/// whether the hub serves it itself or through actix-web (a proxy's kept-alive
+/// connection), so clients reconnect at once; what was acknowledged stays stored.
+#[tokio::test]
+async fn stopping_the_hub_says_going_away() {
+    let db = TestDb::sqlite();
+    let hub = TestHub::start(&db);
+    let admin = Client::admin(&hub).await;
+    let (a, b) = (
+        admin.create_machine("direct").await,
+        admin.create_machine("proxied").await,
+    );
+    let mut agents = [
+        TestAgent::connect(&hub, &a.api_key).await,
+        TestAgent::try_connect_via(&hub, &b.api_key, "1", Via::KeptAlive)
+            .await
+            .expect("agent connects through a kept-alive connection"),
+    ];
+    for agent in &mut agents {
+        agent.send(&AgentFrame::Sample(sample(1, now_ms()))).await;
+        agent.wait_ack(1).await;
+    }
+    let token = login_token(&hub, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let mut browsers = Vec::new();
+    for via in [Via::FirstRequest, Via::KeptAlive] {
+        let mut b = TestBrowser::try_connect(&hub, &token, &[], via)
+            .await
+            .expect("live socket opens");
+        b.subscribe(None).await;
+        b.until(|f| matches!(f, LiveFrame::Snapshot { .. })).await;
+        browsers.push(b);
+    }
+
+    drop(admin);
+    let stopping = tokio::task::spawn_blocking(move || hub.stop());
+    for agent in &mut agents {
+        let (error, code) = agent.expect_error_and_close().await;
+        assert_eq!(
+            (error.as_str(), code),
+            ("", Some(close::GOING_AWAY)),
+            "no error frame"
+        );
+    }
+    for b in &mut browsers {
+        assert_eq!(b.close_code().await, Some(close::GOING_AWAY));
+    }
+    // Clients hang up; idle keep-alive connections would hold the stop for up to 5 s.
+    drop((agents, browsers));
+    stopping.await.expect("hub stopped");
+    for m in [&a, &b] {
+        assert_eq!(db.count_metrics(m.machine.id), 1);
+    }
+}

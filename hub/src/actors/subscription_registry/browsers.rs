@@ -1,14 +1,17 @@
 //! The registry's handlers for browser sessions: sockets opening and closing,
-//! subscribing (where live streams are authorised) and sessions ended by the hub.
+//! subscribing (where live streams are authorised) and sessions ended by the hub,
+//! including every socket (agents' too) when the hub shuts down.
 
 use std::collections::HashSet;
 
 use actix::prelude::*;
+use lunasentri_schema::protocol::close;
 
 use super::{
-    Connect, Disconnect, EndAuthSession, EndUserSessions, SessionEntry, Subscribe,
+    Connect, Disconnect, EndAuthSession, EndUserSessions, SessionEntry, ShuttingDown, Subscribe,
     SubscriptionRegistry, Unsubscribe,
 };
+use crate::actors::machine::MachineCommand;
 
 impl Handler<Connect> for SubscriptionRegistry {
     type Result = ();
@@ -85,6 +88,7 @@ impl Handler<EndUserSessions> for SubscriptionRegistry {
         let keep = msg.keep_auth_session;
         self.end_sessions(
             |s| s.user_id == msg.user_id && Some(s.auth_session_id) != keep,
+            close::SESSION_ENDED,
             msg.reason,
         );
     }
@@ -93,6 +97,20 @@ impl Handler<EndUserSessions> for SubscriptionRegistry {
 impl Handler<EndAuthSession> for SubscriptionRegistry {
     type Result = ();
     fn handle(&mut self, msg: EndAuthSession, _: &mut Context<Self>) {
-        self.end_sessions(|s| s.auth_session_id == msg.auth_session_id, "logged out");
+        self.end_sessions(
+            |s| s.auth_session_id == msg.auth_session_id,
+            close::SESSION_ENDED,
+            "logged out",
+        );
+    }
+}
+
+impl Handler<ShuttingDown> for SubscriptionRegistry {
+    type Result = ();
+    fn handle(&mut self, _: ShuttingDown, _: &mut Context<Self>) {
+        self.end_sessions(|_| true, close::GOING_AWAY, "the hub is shutting down");
+        for (_, addr) in self.machines.values().filter_map(|m| m.actor.as_ref()) {
+            addr.do_send(MachineCommand::ShuttingDown);
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! deleted, keys revoked, users removed and roles changed take effect on live streams.
 
 use actix::prelude::*;
+use lunasentri_schema::protocol::close;
 
 use super::{
     KeyRevoked, MachineCreated, MachineInfo, MachineRemoved, RoleChanged, SessionId,
@@ -52,7 +53,11 @@ impl Handler<KeyRevoked> for SubscriptionRegistry {
 impl Handler<UserRemoved> for SubscriptionRegistry {
     type Result = ();
     fn handle(&mut self, msg: UserRemoved, _: &mut Context<Self>) {
-        self.end_sessions(|s| s.user_id == msg.user_id, "account deleted");
+        self.end_sessions(
+            |s| s.user_id == msg.user_id,
+            close::SESSION_ENDED,
+            "account deleted",
+        );
         let owned: Vec<i64> = self
             .machines
             .iter()

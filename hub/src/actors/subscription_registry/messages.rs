@@ -17,10 +17,12 @@ use crate::actors::machine::{MachineActor, SamplesReceived};
 #[rtype(result = "()")]
 pub struct Deliver(pub Utf8Bytes);
 
-/// The session must end (logout, password change, user deleted).
+/// The session must end: the login ended (logout, password change, user deleted) or
+/// the hub is shutting down; `code` is the close code.
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct EndSession {
+    pub code: u16,
     pub reason: &'static str,
 }
 
@@ -120,6 +122,12 @@ pub struct AlertPublished {
 }
 
 // ---- messages from HTTP handlers --------------------------------------------------
+
+/// The hub is shutting down: every agent and browser socket of this hub is closed with
+/// 1001 (going away) so that clients reconnect (elsewhere or after the restart) at once.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct ShuttingDown;
 
 /// A machine was registered.
 #[derive(Debug, Message)]
