@@ -159,7 +159,7 @@ for label in env.get("BENCH_LABELS", "").split():
         with open(os.path.join(work, label + ".json")) as fh:
             r = json.load(fh)
     except (OSError, ValueError):
-        rows.append(f"| {backend} | {n} | – | run failed: see the loadgen log | | | | | | | | | | | | | |")
+        rows.append(f"| {backend} | {n} | – | run failed: see the loadgen log | | | | | | | | | | | | | | |")
         continue
     reports[label] = r
     lat, loss, hub = r["latency"], r["loss"], r.get("hub_process") or {}
@@ -174,7 +174,9 @@ for label in env.get("BENCH_LABELS", "").split():
         "n/a" if storage is None else f"{loss.get('storage_missing')} / {r['samples']['generated']}",
         f(hub.get("cpu_pct"), "{:.1f}"), f(hub.get("cpu_us_per_msg"), "{:.1f}"),
         f(hub.get("peak_rss_mb"), "{:.0f}"), f(lg.get("cpu_pct"), "{:.1f}"),
-        f(hm.get("fanout_p99_ms"), "{:.2f}"), f(r.get("other_cpu_pct"), "{:.0f}"),
+        f(hm.get("fanout_p99_ms"), "{:.2f}"),
+        f(hm.get("sample_age_p50_ms"), "{:.1f}") + " / " + f(hm.get("sample_age_p99_ms"), "{:.1f}"),
+        f(r.get("other_cpu_pct"), "{:.0f}"),
         "PASS" if not r["breaches"] else "FAIL: " + "; ".join(r["breaches"]),
     ]) + " |")
 
@@ -189,10 +191,12 @@ lines = [BEGIN, "", "### Machine", "", "| | |", "|---|---|",
     "", "### Results", "",
     "Latency is agent send → dashboard receive in ms; loss is missing / expected; hub CPU is",
     "percent of one core during the measured time; µs/msg is hub CPU time per message in or out;",
-    "other CPU % is what other processes on the machine used meanwhile (percent of one core).",
+    "other CPU % is what other processes on the machine used meanwhile (percent of one core);",
+    "age at hub write is a live sample's age when the hub's socket write returned (hub clock",
+    "minus `ts`, histogram bucket bounds): the part of the latency before loadgen reads it.",
     "",
-    "| DB | agents | dashboards | in msg/s | out msg/s | p50 | p90 | p99 | p99.9 | max | live loss | storage loss | hub CPU % | hub µs/msg | hub RSS peak MB | loadgen CPU % | hub fan-out p99 ≤ | other CPU % | result |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    "| DB | agents | dashboards | in msg/s | out msg/s | p50 | p90 | p99 | p99.9 | max | live loss | storage loss | hub CPU % | hub µs/msg | hub RSS peak MB | loadgen CPU % | hub fan-out p99 ≤ | age at hub write p50 / p99 ≤ | other CPU % | result |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     *rows,
     ""]
 def us_of(r):

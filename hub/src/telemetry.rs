@@ -43,6 +43,7 @@ pub struct HubMetrics {
     pub writer_flush_errors: Counter,
     pub fanout_latency_seconds: Histogram,
     pub outbox_wait_seconds: Histogram,
+    pub live_sample_age_seconds: Histogram,
     pub alert_evaluations: Counter,
     pub alerts_fired: Counter,
     pub alert_transitions_dropped: Counter,
@@ -80,6 +81,8 @@ impl Default for HubMetrics {
             writer_flush_errors: Counter::default(),
             fanout_latency_seconds: Histogram::new(exponential_buckets(0.00005, 2.0, 20)),
             outbox_wait_seconds: Histogram::new(exponential_buckets(0.00005, 2.0, 20)),
+            // `ts` has millisecond resolution.
+            live_sample_age_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
             alert_evaluations: Counter::default(),
             alerts_fired: Counter::default(),
             alert_transitions_dropped: Counter::default(),
@@ -152,8 +155,13 @@ impl Default for HubMetrics {
         );
         registry.register(
             "outbox_wait_seconds",
-            "Time a live frame waits in a browser session's outbound queue before it is written to the socket",
+            "Time from a live frame's hand-off to a browser session until it is written to the socket (the session's mailbox and outbound queue)",
             m.outbox_wait_seconds.clone(),
+        );
+        registry.register(
+            "live_sample_age_seconds",
+            "Age of a live sample once written to a browser socket: the hub's clock minus the sample's ts (includes the agent's clock offset)",
+            m.live_sample_age_seconds.clone(),
         );
         registry.register(
             "alert_evaluations",

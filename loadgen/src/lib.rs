@@ -431,10 +431,12 @@ pub async fn run(cfg: Config) -> Result<Report, Error> {
     };
     let hub_metrics = match (&prom_before, &prom_after) {
         (Some(b), Some(a)) => Some(HubSide {
-            fanout_p50_ms: prom::fanout_quantile(b, a, 0.5).map(|s| s * 1000.0),
-            fanout_p99_ms: prom::fanout_quantile(b, a, 0.99).map(|s| s * 1000.0),
-            outbox_wait_p50_ms: prom::outbox_quantile(b, a, 0.5).map(|s| s * 1000.0),
-            outbox_wait_p99_ms: prom::outbox_quantile(b, a, 0.99).map(|s| s * 1000.0),
+            fanout_p50_ms: hub_ms(b, a, |s| &s.fanout_buckets, 0.5),
+            fanout_p99_ms: hub_ms(b, a, |s| &s.fanout_buckets, 0.99),
+            outbox_wait_p50_ms: hub_ms(b, a, |s| &s.outbox_buckets, 0.5),
+            outbox_wait_p99_ms: hub_ms(b, a, |s| &s.outbox_buckets, 0.99),
+            sample_age_p50_ms: hub_ms(b, a, |s| &s.sample_age_buckets, 0.5),
+            sample_age_p99_ms: hub_ms(b, a, |s| &s.sample_age_buckets, 0.99),
             writer_flush_mean_ms: {
                 let n = a.writer_flush_count - b.writer_flush_count;
                 (n > 0.0).then(|| 1000.0 * (a.writer_flush_sum_s - b.writer_flush_sum_s) / n)
@@ -628,6 +630,16 @@ async fn scrape(api: &Api, relay: bool) -> Option<prom::HubSnapshot> {
 
 /// Reads every simulated machine's latest stored sample as its owner: it must be at
 /// least as new as the agent's last acknowledged seq.
+/// A quantile of one of the hub's histograms over the run, in milliseconds.
+fn hub_ms(
+    before: &prom::HubSnapshot,
+    after: &prom::HubSnapshot,
+    buckets: fn(&prom::HubSnapshot) -> &[(f64, f64)],
+    q: f64,
+) -> Option<f64> {
+    prom::quantile(before, after, buckets, q).map(|s| s * 1000.0)
+}
+
 async fn verify_latest(
     api: &Api,
     plan: &Plan,

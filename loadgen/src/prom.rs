@@ -1,5 +1,5 @@
 //! Reading the hub's `/metrics` (Prometheus / OpenMetrics text): the counters loadgen
-//! compares before and after a run, and the fan-out and outbox-wait histograms.
+//! compares before and after a run, and the histograms of the live path's stages.
 
 /// The hub metrics a report uses.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -16,8 +16,11 @@ pub struct HubSnapshot {
     pub writer_flush_count: f64,
     /// Cumulative fan-out latency buckets: upper bound (s) → count.
     pub fanout_buckets: Vec<(f64, f64)>,
-    /// Cumulative buckets of the time live frames waited in browser outboxes.
+    /// Cumulative buckets of the time from a live frame's hand-off to a browser session
+    /// until its socket write.
     pub outbox_buckets: Vec<(f64, f64)>,
+    /// Cumulative buckets of live samples' age (hub clock minus `ts`) once written.
+    pub sample_age_buckets: Vec<(f64, f64)>,
 }
 
 /// Splits a sample line into name, labels and value.
@@ -61,11 +64,19 @@ pub fn parse(text: &str) -> HubSnapshot {
             "lunasentri_writer_flush_seconds_count" => s.writer_flush_count = v,
             "lunasentri_fanout_latency_seconds_bucket" => bucket(&mut s.fanout_buckets, labels, v),
             "lunasentri_outbox_wait_seconds_bucket" => bucket(&mut s.outbox_buckets, labels, v),
+            "lunasentri_live_sample_age_seconds_bucket" => {
+                bucket(&mut s.sample_age_buckets, labels, v)
+            }
             _ => {}
         }
     }
-    s.fanout_buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
-    s.outbox_buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for b in [
+        &mut s.fanout_buckets,
+        &mut s.outbox_buckets,
+        &mut s.sample_age_buckets,
+    ] {
+        b.sort_by(|x, y| x.0.total_cmp(&y.0));
+    }
     s
 }
 
@@ -81,18 +92,18 @@ fn bucket(buckets: &mut Vec<(f64, f64)>, labels: &str, v: f64) {
     }
 }
 
-/// The `q` quantile (upper bucket bound, in seconds) of the fan-out latency observed
-/// between two snapshots; `None` when nothing was observed.
-pub fn fanout_quantile(before: &HubSnapshot, after: &HubSnapshot, q: f64) -> Option<f64> {
-    quantile(&before.fanout_buckets, &after.fanout_buckets, q)
+/// The `q` quantile (upper bucket bound, in seconds) of what one histogram (`buckets`
+/// picks it) observed between two snapshots; `None` when nothing was observed.
+pub fn quantile(
+    before: &HubSnapshot,
+    after: &HubSnapshot,
+    buckets: fn(&HubSnapshot) -> &[(f64, f64)],
+    q: f64,
+) -> Option<f64> {
+    bucket_quantile(buckets(before), buckets(after), q)
 }
 
-/// The same for the time live frames waited in browser outboxes.
-pub fn outbox_quantile(before: &HubSnapshot, after: &HubSnapshot, q: f64) -> Option<f64> {
-    quantile(&before.outbox_buckets, &after.outbox_buckets, q)
-}
-
-fn quantile(before: &[(f64, f64)], after: &[(f64, f64)], q: f64) -> Option<f64> {
+fn bucket_quantile(before: &[(f64, f64)], after: &[(f64, f64)], q: f64) -> Option<f64> {
     let delta: Vec<(f64, f64)> = after
         .iter()
         .map(|(le, n)| {
@@ -132,6 +143,9 @@ lunasentri_fanout_latency_seconds_bucket{le="+Inf"} 100
 lunasentri_outbox_wait_seconds_bucket{le="0.0001"} 10
 lunasentri_outbox_wait_seconds_bucket{le="0.01"} 20
 lunasentri_outbox_wait_seconds_bucket{le="+Inf"} 20
+lunasentri_live_sample_age_seconds_bucket{le="0.004"} 3
+lunasentri_live_sample_age_seconds_bucket{le="0.008"} 4
+lunasentri_live_sample_age_seconds_bucket{le="+Inf"} 4
 # EOF
 "#;
 
@@ -147,14 +161,19 @@ lunasentri_outbox_wait_seconds_bucket{le="+Inf"} 20
 
     /// Quantiles come from bucket deltas between two scrapes.
     #[test]
-    fn fanout_quantiles() {
+    fn quantiles() {
         let after = parse(TEXT);
         let before = HubSnapshot::default();
-        assert_eq!(fanout_quantile(&before, &after, 0.5), Some(0.0001));
-        assert_eq!(fanout_quantile(&before, &after, 0.9), Some(0.001));
-        assert_eq!(fanout_quantile(&before, &after, 0.99), Some(f64::INFINITY));
-        assert_eq!(fanout_quantile(&after, &after, 0.5), None);
-        assert_eq!(outbox_quantile(&before, &after, 0.5), Some(0.0001));
-        assert_eq!(outbox_quantile(&before, &after, 0.99), Some(0.01));
+        let fanout: fn(&HubSnapshot) -> &[(f64, f64)] = |s| &s.fanout_buckets;
+        assert_eq!(quantile(&before, &after, fanout, 0.5), Some(0.0001));
+        assert_eq!(quantile(&before, &after, fanout, 0.9), Some(0.001));
+        assert_eq!(quantile(&before, &after, fanout, 0.99), Some(f64::INFINITY));
+        assert_eq!(quantile(&after, &after, fanout, 0.5), None);
+        let outbox: fn(&HubSnapshot) -> &[(f64, f64)] = |s| &s.outbox_buckets;
+        assert_eq!(quantile(&before, &after, outbox, 0.5), Some(0.0001));
+        assert_eq!(quantile(&before, &after, outbox, 0.99), Some(0.01));
+        let age: fn(&HubSnapshot) -> &[(f64, f64)] = |s| &s.sample_age_buckets;
+        assert_eq!(quantile(&before, &after, age, 0.5), Some(0.004));
+        assert_eq!(quantile(&before, &after, age, 0.99), Some(0.008));
     }
 }

@@ -131,11 +131,17 @@ pub struct HubSide {
     /// bucket upper bounds.
     pub fanout_p50_ms: Option<f64>,
     pub fanout_p99_ms: Option<f64>,
-    /// How long live frames waited in browser outboxes before being written.
+    /// From a live frame's hand-off to a browser session until its socket write.
     #[serde(default)]
     pub outbox_wait_p50_ms: Option<f64>,
     #[serde(default)]
     pub outbox_wait_p99_ms: Option<f64>,
+    /// Age of live samples (hub clock minus `ts`) once written to a browser socket: the
+    /// hub's share of the agent→browser latency, loadgen's sending included.
+    #[serde(default)]
+    pub sample_age_p50_ms: Option<f64>,
+    #[serde(default)]
+    pub sample_age_p99_ms: Option<f64>,
     pub writer_flush_mean_ms: Option<f64>,
     pub writer_queue_depth_max: f64,
     pub samples_rejected: f64,
@@ -391,11 +397,13 @@ impl Report {
                 &mut o,
                 "hub metrics",
                 format!(
-                    "fan-out p50 ≤ {} ms, p99 ≤ {} ms; outbox wait p50 ≤ {} ms, p99 ≤ {} ms; writer flush mean {} ms; queue max {:.0}; rejected {:.0}",
+                    "fan-out p50 ≤ {} ms, p99 ≤ {} ms; outbox wait p50 ≤ {} ms, p99 ≤ {} ms; sample age at write p50 ≤ {} ms, p99 ≤ {} ms; writer flush mean {} ms; queue max {:.0}; rejected {:.0}",
                     optf(h.fanout_p50_ms),
                     optf(h.fanout_p99_ms),
                     optf(h.outbox_wait_p50_ms),
                     optf(h.outbox_wait_p99_ms),
+                    optf(h.sample_age_p50_ms),
+                    optf(h.sample_age_p99_ms),
                     optf(h.writer_flush_mean_ms),
                     h.writer_queue_depth_max,
                     h.samples_rejected

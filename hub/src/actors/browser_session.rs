@@ -13,7 +13,7 @@ use actix::prelude::*;
 use lunasentri_schema::protocol::close;
 use lunasentri_schema::{LiveClientFrame, LiveFrame};
 
-use super::outbox::Outbox;
+use super::outbox::{Origin, Outbox, Timings};
 use super::socket::{Inbound, Socket};
 use super::subscription_registry::{
     Connect, Deliver, Disconnect, EndSession, SessionId, Subscribe, SubscriptionRegistry,
@@ -57,7 +57,10 @@ impl BrowserSession {
         inbound: impl Stream<Item = Inbound> + 'static,
         socket: impl Socket,
     ) {
-        let waited = Some(deps.metrics.outbox_wait_seconds.clone());
+        let timings = Some(Timings {
+            waited: deps.metrics.outbox_wait_seconds.clone(),
+            sample_age: deps.metrics.live_sample_age_seconds.clone(),
+        });
         BrowserSession::create(|ctx| {
             ctx.add_stream(inbound);
             Self {
@@ -67,14 +70,18 @@ impl BrowserSession {
                 auth_session_id: deps.auth_session_id,
                 registry: deps.registry,
                 metrics: deps.metrics,
-                out: Outbox::start(socket, deps.queue_cap, Some(lagged), waited),
+                out: Outbox::start(socket, deps.queue_cap, Some(lagged), timings),
                 last_heard: Instant::now(),
             }
         });
     }
 
     fn push(&self, frame: Utf8Bytes) {
-        let dropped = self.out.push(frame);
+        self.push_from(frame, Origin::now());
+    }
+
+    fn push_from(&self, frame: Utf8Bytes, origin: Origin) {
+        let dropped = self.out.push_from(frame, origin);
         if dropped > 0 {
             self.metrics.frames_dropped.inc_by(dropped);
         }
@@ -166,7 +173,7 @@ impl StreamHandler<Inbound> for BrowserSession {
 impl Handler<Deliver> for BrowserSession {
     type Result = ();
     fn handle(&mut self, msg: Deliver, _: &mut Context<Self>) {
-        self.push(msg.0);
+        self.push_from(msg.frame, msg.origin);
     }
 }
 

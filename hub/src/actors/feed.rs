@@ -72,7 +72,7 @@ impl FeedState {
     /// Sends `frame` to every watcher.
     pub fn send_all(&self, frame: &Utf8Bytes) {
         for (_, deliver) in &self.watchers {
-            deliver.do_send(Deliver(frame.clone()));
+            deliver.do_send(Deliver::now(frame.clone()));
         }
     }
 
@@ -124,8 +124,10 @@ impl Feed {
     /// watcher; returns how many there were.
     pub fn publish(&self, sample: Arc<Sample>, frame: &Utf8Bytes) -> usize {
         let mut feed = self.lock();
+        for (_, deliver) in &feed.watchers {
+            deliver.do_send(Deliver::sample(frame.clone(), sample.ts));
+        }
         feed.last_sample = Some(sample);
-        feed.send_all(frame);
         feed.watchers.len()
     }
 }
@@ -174,7 +176,7 @@ mod tests {
     impl Handler<Deliver> for Sink {
         type Result = ();
         fn handle(&mut self, msg: Deliver, _: &mut Context<Self>) {
-            self.0.lock().unwrap().push(msg.0.to_string());
+            self.0.lock().unwrap().push(msg.frame.to_string());
         }
     }
 

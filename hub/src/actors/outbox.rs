@@ -16,9 +16,45 @@ use tokio::sync::Notify;
 
 use super::socket::Socket;
 
+/// Where a text frame comes from: when it set out for this session and, for a live
+/// sample, the sample's `ts`.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin {
+    pub since: Instant,
+    pub sample_ts: Option<i64>,
+}
+
+impl Origin {
+    pub fn now() -> Self {
+        Self {
+            since: Instant::now(),
+            sample_ts: None,
+        }
+    }
+}
+
+/// What a session's outbox measures once a text frame is written.
+#[derive(Debug, Clone)]
+pub struct Timings {
+    /// Time since the frame's [`Origin::since`].
+    pub waited: Histogram,
+    /// For a live sample: the hub's clock minus the sample's `ts`.
+    pub sample_age: Histogram,
+}
+
+impl Timings {
+    fn record(&self, origin: Origin) {
+        self.waited.observe(origin.since.elapsed().as_secs_f64());
+        if let Some(ts) = origin.sample_ts {
+            let age_ms = (crate::db::now_ms() - ts).max(0);
+            self.sample_age.observe(age_ms as f64 / 1000.0);
+        }
+    }
+}
+
 enum Out {
-    /// A text frame and when it was queued.
-    Text(Utf8Bytes, Instant),
+    /// A text frame and where it comes from.
+    Text(Utf8Bytes, Origin),
     Ping,
     Pong(Bytes),
     Close(u16, String),
@@ -50,13 +86,13 @@ impl std::fmt::Debug for Outbox {
 }
 
 impl Outbox {
-    /// Starts draining into `socket`; `lagged` frames report drops to the peer; `waited`
-    /// records how long each text frame was queued.
+    /// Starts draining into `socket`; `lagged` frames report drops to the peer;
+    /// `timings` are recorded as each text frame is written.
     pub fn start(
         socket: impl Socket,
         cap: usize,
         lagged: Option<LaggedFrame>,
-        waited: Option<Histogram>,
+        timings: Option<Timings>,
     ) -> Self {
         let inner = Rc::new(RefCell::new(Inner {
             queue: VecDeque::new(),
@@ -67,12 +103,18 @@ impl Outbox {
         }));
         let notify = Rc::new(Notify::new());
         let (i, n) = (inner.clone(), notify.clone());
-        actix_web::rt::spawn(drain(socket, i, n, lagged, waited));
+        actix_web::rt::spawn(drain(socket, i, n, lagged, timings));
         Self { inner, notify }
     }
 
     /// Queues a text frame; returns how many old frames had to be dropped for it.
     pub fn push(&self, text: Utf8Bytes) -> u64 {
+        self.push_from(text, Origin::now())
+    }
+
+    /// Queues a text frame of the given origin (its wait is measured from
+    /// `origin.since`); returns how many old frames had to be dropped for it.
+    pub fn push_from(&self, text: Utf8Bytes, origin: Origin) -> u64 {
         let mut inner = self.inner.borrow_mut();
         if inner.closed {
             return 0;
@@ -83,7 +125,7 @@ impl Outbox {
             dropped += 1;
         }
         inner.dropped += dropped;
-        inner.queue.push_back(Out::Text(text, Instant::now()));
+        inner.queue.push_back(Out::Text(text, origin));
         drop(inner);
         self.notify.notify_one();
         dropped
@@ -127,7 +169,7 @@ async fn drain(
     inner: Rc<RefCell<Inner>>,
     notify: Rc<Notify>,
     lagged: Option<LaggedFrame>,
-    waited: Option<Histogram>,
+    timings: Option<Timings>,
 ) {
     loop {
         let next = {
@@ -135,17 +177,18 @@ async fn drain(
             match (lagged, i.dropped) {
                 (Some(f), n) if n > 0 => {
                     i.dropped = 0;
-                    Some(Out::Text(f(n), Instant::now()))
+                    Some(Out::Text(f(n), Origin::now()))
                 }
                 _ => i.control.pop_front().or_else(|| i.queue.pop_front()),
             }
         };
         let sent = match next {
-            Some(Out::Text(t, queued)) => {
-                if let Some(h) = &waited {
-                    h.observe(queued.elapsed().as_secs_f64());
+            Some(Out::Text(t, origin)) => {
+                let sent = socket.text(t).await;
+                if let Some(t) = &timings {
+                    t.record(origin);
                 }
-                socket.text(t).await
+                sent
             }
             Some(Out::Ping) => socket.ping().await,
             Some(Out::Pong(p)) => socket.pong(p).await,
@@ -204,8 +247,11 @@ mod tests {
         let local = tokio::task::LocalSet::new();
         let log = Log::default();
         let seen = log.0.clone();
-        let waited = Histogram::new([0.001].into_iter());
-        let recorder = waited.clone();
+        let timings = Timings {
+            waited: Histogram::new([0.5].into_iter()),
+            sample_age: Histogram::new([1.0, 10.0].into_iter()),
+        };
+        let recorder = timings.clone();
         local
             .run_until(async move {
                 let out = Outbox::start(log, 2, Some(lagged), Some(recorder));
@@ -213,7 +259,16 @@ mod tests {
                 assert_eq!(out.push("a".into()), 0);
                 out.pong(Bytes::new());
                 assert_eq!(out.push("b".into()), 0);
-                assert_eq!(out.push("c".into()), 1, "only a text frame makes room");
+                // A sample generated 2 s ago, handed to the session 1 s ago.
+                let origin = Origin {
+                    since: Instant::now() - std::time::Duration::from_secs(1),
+                    sample_ts: Some(crate::db::now_ms() - 2_000),
+                };
+                assert_eq!(
+                    out.push_from("c".into(), origin),
+                    1,
+                    "only a text frame makes room"
+                );
                 out.close(1000, "bye");
                 for _ in 0..10 {
                     tokio::task::yield_now().await;
@@ -225,9 +280,20 @@ mod tests {
             ["lagged 1", "ping", "pong", "b", "c", "close 1000"]
         );
         let mut registry = prometheus_client::registry::Registry::default();
-        registry.register("waited", "", waited);
+        registry.register("waited", "", timings.waited);
+        registry.register("age", "", timings.sample_age);
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
         assert!(text.contains("waited_count 3"), "three text frames: {text}");
+        assert!(
+            text.contains(r#"waited_bucket{le="0.5"} 2"#),
+            "c waited from its origin, a second ago: {text}"
+        );
+        assert!(text.contains("age_count 1"), "one sample: {text}");
+        assert!(
+            text.contains(r#"age_bucket{le="1.0"} 0"#)
+                && text.contains(r#"age_bucket{le="10.0"} 1"#),
+            "c was 2 s old: {text}"
+        );
     }
 }

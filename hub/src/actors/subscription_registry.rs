@@ -156,7 +156,7 @@ impl SubscriptionRegistry {
 
     fn send(&self, sid: SessionId, frame: Utf8Bytes) {
         if let Some(s) = self.sessions.get(&sid) {
-            s.deliver.do_send(Deliver(frame));
+            s.deliver.do_send(Deliver::now(frame));
         }
     }
 
@@ -197,7 +197,7 @@ impl SubscriptionRegistry {
             machines.push(f.snapshot(*id));
             held.push(f);
         }
-        deliver.do_send(Deliver(encode(&LiveFrame::Snapshot { machines })));
+        deliver.do_send(Deliver::now(encode(&LiveFrame::Snapshot { machines })));
         drop(held);
         if let Some(s) = self.sessions.get_mut(&sid) {
             s.watching.extend(added.iter().map(|a| a.0));

@@ -514,3 +514,46 @@ async fn stopping_the_hub_says_going_away() {
         assert_eq!(db.count_metrics(m.machine.id), 1);
     }
 }
+
+/// The live path's stages are measured: a sample generated 5 s before it reached the hub
+/// is 4–8 s old when written to the dashboard, and its hand-off-to-write wait is counted.
+#[tokio::test]
+async fn live_sample_age_is_measured_at_the_socket_write() {
+    let db = TestDb::sqlite();
+    let hub = TestHub::start(&db);
+    let admin = Client::admin(&hub).await;
+    let m = admin.create_machine("aged").await;
+    let mut browser = TestBrowser::connect(&hub, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    browser.subscribe(Some(vec![m.machine.id])).await;
+    browser
+        .until(|f| matches!(f, LiveFrame::Snapshot { .. }))
+        .await;
+    let mut agent = TestAgent::connect(&hub, &m.api_key).await;
+    agent
+        .send(&AgentFrame::Sample(sample(1, now_ms() - 5_000)))
+        .await;
+    browser
+        .until(|f| matches!(f, LiveFrame::Sample { .. }))
+        .await;
+    let text = reqwest::get(hub.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "lunasentri_live_sample_age_seconds_count 1",
+        r#"lunasentri_live_sample_age_seconds_bucket{le="4.096"} 0"#,
+        r#"lunasentri_live_sample_age_seconds_bucket{le="8.192"} 1"#,
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+    let waited = text
+        .lines()
+        .find_map(|l| l.strip_prefix("lunasentri_outbox_wait_seconds_count "))
+        .and_then(|n| n.trim().parse::<u64>().ok());
+    assert!(
+        waited.is_some_and(|n| n >= 2),
+        "snapshot, status and sample were written: {waited:?}"
+    );
+}

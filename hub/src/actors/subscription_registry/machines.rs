@@ -79,7 +79,7 @@ impl Handler<AlertPublished> for SubscriptionRegistry {
             if let Some(s) = self.sessions.get(&sid)
                 && s.user_id == msg.user_id
             {
-                s.deliver.do_send(Deliver(msg.frame.clone()));
+                s.deliver.do_send(Deliver::now(msg.frame.clone()));
             }
         }
     }

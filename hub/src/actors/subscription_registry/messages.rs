@@ -9,13 +9,39 @@ use lunasentri_schema::{MachineStatus, Sample};
 
 use super::SessionId;
 use crate::actors::machine::{MachineActor, SamplesReceived};
+use crate::actors::outbox::Origin;
 
 // ---- messages to browser sessions -------------------------------------------------
 
-/// A pre-serialised [`LiveFrame`] for one browser.
+/// A pre-serialised [`LiveFrame`] for one browser, and where it comes from (the
+/// session's outbox measures its wait from the hand-off, its own mailbox included).
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
-pub struct Deliver(pub Utf8Bytes);
+pub struct Deliver {
+    pub frame: Utf8Bytes,
+    pub origin: Origin,
+}
+
+impl Deliver {
+    /// A frame handed off now.
+    pub fn now(frame: Utf8Bytes) -> Self {
+        Self {
+            frame,
+            origin: Origin::now(),
+        }
+    }
+
+    /// A live sample's frame handed off now.
+    pub fn sample(frame: Utf8Bytes, ts: i64) -> Self {
+        Self {
+            frame,
+            origin: Origin {
+                since: Instant::now(),
+                sample_ts: Some(ts),
+            },
+        }
+    }
+}
 
 /// The session must end: the login ended (logout, password change, user deleted) or
 /// the hub is shutting down; `code` is the close code.
