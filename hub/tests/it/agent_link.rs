@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::common::{Client, TestAgent, TestBrowser, Via, now_ms, sample};
+use crate::common::{Client, TestAgent, TestBrowser, Via, metrics_text, now_ms, sample};
 
 /// Bad keys are 401 and a missing or unknown protocol version is 400 naming the header,
 /// all before the upgrade.
@@ -84,12 +84,7 @@ async fn replay_is_idempotent(db: &TestDb) {
     again.send(&AgentFrame::Batch { samples: batch }).await;
     again.wait_ack(50).await;
     assert_eq!(db.count_metrics(m.machine.id), 50);
-    let metrics = reqwest::get(hub.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&hub).await;
     assert!(
         metrics.contains("lunasentri_samples_duplicate_total 50"),
         "{metrics}"
@@ -416,23 +411,13 @@ async fn writer_backpressure_is_visible(db: &TestDb) {
     );
     hub.writer_paused
         .store(false, std::sync::atomic::Ordering::Relaxed);
-    let metrics = reqwest::get(hub.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&hub).await;
     assert!(metrics.contains("reason=\"writer_full\""), "{metrics}");
     // Once the writer has caught up, the agent replays everything it has not seen
     // acknowledged; all 20 end up stored once.
     let drained = tokio::time::timeout(std::time::Duration::from_secs(10), async {
         loop {
-            let m = reqwest::get(hub.url("/metrics"))
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let m = metrics_text(&hub).await;
             if m.lines().any(|l| l == "lunasentri_writer_queue_depth 0") {
                 break;
             }

@@ -14,7 +14,7 @@ use reqwest::Method;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::common::{Client, PATIENCE, TestAgent, TestBrowser, now_ms, sample};
+use crate::common::{Client, PATIENCE, TestAgent, TestBrowser, metrics_text, now_ms, sample};
 
 const PASSWORD: &str = "user-password-1";
 
@@ -23,12 +23,7 @@ async fn wait_metric(hub: &TestHub, name: &str, value: i64) {
     let deadline = Instant::now() + PATIENCE;
     let wanted = format!("{name} {value}\n");
     loop {
-        let text = reqwest::get(hub.url("/metrics"))
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("metrics text");
+        let text = metrics_text(hub).await;
         if text.contains(&wanted) {
             return;
         }

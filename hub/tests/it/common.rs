@@ -411,6 +411,16 @@ impl TestBrowser {
     }
 }
 
+/// The hub's `/metrics` text.
+pub async fn metrics_text(hub: &TestHub) -> String {
+    reqwest::get(hub.url("/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text")
+}
+
 /// Logs in and returns the raw session token from the Set-Cookie header.
 pub async fn login_token(hub: &TestHub, email: &str, password: &str) -> String {
     let res = reqwest::Client::new()

@@ -9,7 +9,9 @@ use lunasentri_schema::sample::ProcSample;
 use lunasentri_schema::{AgentFrame, Hello, LiveFrame, MachineStatus};
 use reqwest::Method;
 
-use crate::common::{Client, TestAgent, TestBrowser, Via, login_token, now_ms, sample};
+use crate::common::{
+    Client, TestAgent, TestBrowser, Via, login_token, metrics_text, now_ms, sample,
+};
 
 /// A sample reaches the owner's and the admin's dashboards and nobody else's; another
 /// user subscribing to it by id gets `not_found`, exactly as for a machine that does not exist.
@@ -372,12 +374,7 @@ async fn slow_browser_does_not_slow_others(db: &TestDb) {
         (frames as u64) < n,
         "the slow browser's queue stayed bounded ({frames} frames)"
     );
-    let metrics = reqwest::get(hub.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&hub).await;
     assert!(
         metrics.contains("lunasentri_frames_dropped_total"),
         "{metrics}"
@@ -535,12 +532,7 @@ async fn live_sample_age_is_measured_at_the_socket_write() {
     browser
         .until(|f| matches!(f, LiveFrame::Sample { .. }))
         .await;
-    let text = reqwest::get(hub.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics_text(&hub).await;
     for line in [
         "lunasentri_live_sample_age_seconds_count 1",
         r#"lunasentri_live_sample_age_seconds_bucket{le="4.096"} 0"#,

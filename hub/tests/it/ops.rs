@@ -4,6 +4,8 @@ use lunasentri_e2e::TestCerts;
 use lunasentri_hub::testing::{TestDb, TestHub};
 use reqwest::StatusCode;
 
+use crate::common::metrics_text;
+
 /// `/healthz`, `/readyz` and `/metrics` answer; `/metrics` is Prometheus text.
 async fn ops_endpoints(db: &TestDb) {
     let hub = TestHub::start(db);
@@ -15,12 +17,7 @@ async fn ops_endpoints(db: &TestDb) {
         reqwest::get(hub.url("/readyz")).await.unwrap().status(),
         StatusCode::OK
     );
-    let text = reqwest::get(hub.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics_text(&hub).await;
     for name in [
         "lunasentri_agents_connected",
         "lunasentri_browser_sessions",
