@@ -1,4 +1,7 @@
 //! Checks every sample before it is stored or fanned out, naming the first bad field.
+//! Field names are formatted only for an error: a valid sample allocates nothing here.
+
+use std::fmt::Display;
 
 use lunasentri_schema::Sample;
 use lunasentri_schema::protocol::{MAX_FUTURE_SKEW_MS, MAX_SAMPLE_AGE_MS};
@@ -8,21 +11,21 @@ const PCT_MAX: f64 = 100.5;
 const MAX_LIST: usize = 1024;
 const MAX_LABEL: usize = 256;
 
-fn pct(name: &str, v: f64) -> Result<(), String> {
+fn pct(name: impl Display, v: f64) -> Result<(), String> {
     if !v.is_finite() || !(0.0..=PCT_MAX).contains(&v) {
         return Err(format!("{name}: {v} is not a percentage between 0 and 100"));
     }
     Ok(())
 }
 
-fn non_negative(name: &str, v: f64) -> Result<(), String> {
+fn non_negative(name: impl Display, v: f64) -> Result<(), String> {
     if !v.is_finite() || v < 0.0 {
         return Err(format!("{name}: {v} must be a finite number ≥ 0"));
     }
     Ok(())
 }
 
-fn label(name: &str, s: &str) -> Result<(), String> {
+fn label(name: impl Display, s: &str) -> Result<(), String> {
     if s.len() > MAX_LABEL {
         return Err(format!("{name}: longer than {MAX_LABEL} bytes"));
     }
@@ -75,24 +78,24 @@ pub fn sample(s: &Sample, now_ms: i64) -> Result<(), String> {
     }
     list("cpus", &s.cpus)?;
     for (i, v) in s.cpus.iter().enumerate() {
-        pct(&format!("cpus[{i}]"), *v)?;
+        pct(format_args!("cpus[{i}]"), *v)?;
     }
     list("disks", &s.disks)?;
     for (i, d) in s.disks.iter().enumerate() {
-        label(&format!("disks[{i}].mount"), &d.mount)?;
-        label(&format!("disks[{i}].fs"), &d.fs)?;
-        non_negative(&format!("disks[{i}].read_bps"), d.read_bps)?;
-        non_negative(&format!("disks[{i}].write_bps"), d.write_bps)?;
+        label(format_args!("disks[{i}].mount"), &d.mount)?;
+        label(format_args!("disks[{i}].fs"), &d.fs)?;
+        non_negative(format_args!("disks[{i}].read_bps"), d.read_bps)?;
+        non_negative(format_args!("disks[{i}].write_bps"), d.write_bps)?;
     }
     list("ifaces", &s.ifaces)?;
     for (i, n) in s.ifaces.iter().enumerate() {
-        label(&format!("ifaces[{i}].name"), &n.name)?;
-        non_negative(&format!("ifaces[{i}].rx_bps"), n.rx_bps)?;
-        non_negative(&format!("ifaces[{i}].tx_bps"), n.tx_bps)?;
+        label(format_args!("ifaces[{i}].name"), &n.name)?;
+        non_negative(format_args!("ifaces[{i}].rx_bps"), n.rx_bps)?;
+        non_negative(format_args!("ifaces[{i}].tx_bps"), n.tx_bps)?;
     }
     list("temps", &s.temps)?;
     for (i, t) in s.temps.iter().enumerate() {
-        label(&format!("temps[{i}].label"), &t.label)?;
+        label(format_args!("temps[{i}].label"), &t.label)?;
         if !t.celsius.is_finite() || !(-273.15..=1000.0).contains(&t.celsius) {
             return Err(format!(
                 "temps[{i}].celsius: {} is not a plausible temperature",
@@ -102,8 +105,8 @@ pub fn sample(s: &Sample, now_ms: i64) -> Result<(), String> {
     }
     list("top", &s.top)?;
     for (i, p) in s.top.iter().enumerate() {
-        label(&format!("top[{i}].name"), &p.name)?;
-        non_negative(&format!("top[{i}].cpu_pct"), p.cpu_pct)?;
+        label(format_args!("top[{i}].name"), &p.name)?;
+        non_negative(format_args!("top[{i}].cpu_pct"), p.cpu_pct)?;
     }
     Ok(())
 }

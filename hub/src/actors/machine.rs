@@ -250,30 +250,34 @@ impl Handler<SamplesReceived> for MachineActor {
     type Result = ();
     fn handle(&mut self, msg: SamplesReceived, _: &mut Context<Self>) {
         let SamplesReceived {
-            samples,
+            mut samples,
             received,
             done,
         } = msg;
-        let Some(newest) = samples.iter().max_by_key(|s| s.ts) else {
+        let Some(at) = (0..samples.len()).max_by_key(|&i| samples[i].ts) else {
             return;
         };
+        // The newest is moved into the feed as the latest sample, not copied.
+        let newest = Arc::new(samples.swap_remove(at));
         self.last_heard = Some(self.settings.clock.now_ms());
         self.set_status(MachineStatus::Online);
-        self.metrics.samples_received.inc_by(samples.len() as u64);
+        self.metrics
+            .samples_received
+            .inc_by(samples.len() as u64 + 1);
         // Live viewers get the newest sample only; a replayed backlog is history.
         if newest.ts > self.last_published_ts {
             self.last_published_ts = newest.ts;
-            let frame = sample_frame(self.machine_id, newest);
+            let frame = sample_frame(self.machine_id, &newest);
             if let Some(link) = &self.settings.cluster {
                 link.publish_sample(self.machine_id, frame.clone());
             }
-            let watchers = self.feed.publish(Arc::new(newest.clone()), &frame);
+            let watchers = self.feed.publish(newest.clone(), &frame);
             self.metrics.fanned_out(received, watchers);
-            self.settings.alerts.on_sample(self.machine_id, newest);
+            self.settings.alerts.on_sample(self.machine_id, &newest);
         }
-        let max_seq = samples.iter().map(|s| s.seq).max().unwrap_or(0);
-        let rows = samples
-            .iter()
+        let all = || samples.iter().chain(std::iter::once(&*newest));
+        let max_seq = all().map(|s| s.seq).max().unwrap_or(0);
+        let rows = all()
             .map(|s| MetricRow::from_sample(self.machine_id, s))
             .collect();
         let job = WriteJob::Samples {
