@@ -409,6 +409,9 @@ impl Report {
                     h.samples_rejected
                 ),
             );
+            if let Some(note) = self.after_hub_note(h) {
+                row(&mut o, "where it went", note);
+            }
         }
         let _ = writeln!(o);
         if self.breaches.is_empty() {
@@ -425,6 +428,26 @@ impl Report {
 
 fn opt(v: Option<u64>) -> String {
     v.map(|v| v.to_string()).unwrap_or_else(|| "n/a".into())
+}
+
+impl Report {
+    /// When most of the median latency passed after the hub's socket write (the sample
+    /// age the hub reports is a bucket bound, so "most" means under half), says so:
+    /// the limit was then the network or this process, not the hub.
+    fn after_hub_note(&self, h: &HubSide) -> Option<String> {
+        let at_write = h.sample_age_p50_ms?;
+        let total = self.latency.p50_ms;
+        (self.latency.count > 0 && at_write < total / 2.0).then(|| {
+            let own = self
+                .loadgen_process
+                .as_ref()
+                .map(|p| format!(" (loadgen used {:.1} % of one core)", p.cpu_pct))
+                .unwrap_or_default();
+            format!(
+                "at the median a sample was ≤ {at_write:.0} ms old when the hub wrote it, of {total:.2} ms end to end: the rest passed in the network and in loadgen{own}; run loadgen on another machine to measure the hub alone"
+            )
+        })
+    }
 }
 
 fn optf(v: Option<f64>) -> String {
@@ -498,6 +521,25 @@ mod tests {
         );
         assert!(t.contains("loadgen process        not measured"), "{t}");
         assert!(t.ends_with("result: PASS\n"), "{t}");
+    }
+
+    /// The report says when most of the median latency passed after the hub's write.
+    #[test]
+    fn latency_after_the_hub_is_pointed_out() {
+        let mut r = sample_report();
+        r.latency.p50_ms = 15.5;
+        r.hub_metrics = Some(HubSide {
+            sample_age_p50_ms: Some(4.0),
+            ..HubSide::default()
+        });
+        let t = r.render();
+        assert!(
+            t.contains("≤ 4 ms old when the hub wrote it, of 15.50 ms end to end"),
+            "{t}"
+        );
+        // Mostly the hub's own time: nothing to point out.
+        r.latency.p50_ms = 5.0;
+        assert!(!r.render().contains("where it went"));
     }
 
     /// Latency and loss beyond the limits fail the run, each breach named.
