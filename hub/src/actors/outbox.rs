@@ -185,8 +185,8 @@ async fn drain(
         let sent = match next {
             Some(Out::Text(t, origin)) => {
                 let sent = socket.text(t).await;
-                if let Some(t) = &timings {
-                    t.record(origin);
+                if let Some(timings) = &timings {
+                    timings.record(origin);
                 }
                 sent
             }
