@@ -175,7 +175,8 @@ for label in env.get("BENCH_LABELS", "").split():
         f(hub.get("cpu_pct"), "{:.1f}"), f(hub.get("cpu_us_per_msg"), "{:.1f}"),
         f(hub.get("peak_rss_mb"), "{:.0f}"), f(lg.get("cpu_pct"), "{:.1f}"),
         f(hm.get("fanout_p99_ms"), "{:.2f}"),
-        f(hm.get("sample_age_p50_ms"), "{:.1f}") + " / " + f(hm.get("sample_age_p99_ms"), "{:.1f}"),
+        "n/a" if hm.get("sample_age_p50_ms") is None
+        else f(hm["sample_age_p50_ms"], "{:.1f}") + " / " + f(hm.get("sample_age_p99_ms"), "{:.1f}"),
         f(r.get("other_cpu_pct"), "{:.0f}"),
         "PASS" if not r["breaches"] else "FAIL: " + "; ".join(r["breaches"]),
     ]) + " |")

@@ -628,8 +628,6 @@ async fn scrape(api: &Api, relay: bool) -> Option<prom::HubSnapshot> {
     api.prometheus().await.ok().map(|t| prom::parse(&t))
 }
 
-/// Reads every simulated machine's latest stored sample as its owner: it must be at
-/// least as new as the agent's last acknowledged seq.
 /// A quantile of one of the hub's histograms over the run, in milliseconds.
 fn hub_ms(
     before: &prom::HubSnapshot,
@@ -640,6 +638,8 @@ fn hub_ms(
     prom::quantile(before, after, buckets, q).map(|s| s * 1000.0)
 }
 
+/// Reads every simulated machine's latest stored sample as its owner: it must be at
+/// least as new as the agent's last acknowledged seq.
 async fn verify_latest(
     api: &Api,
     plan: &Plan,

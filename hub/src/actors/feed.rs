@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use lunasentri_schema::live::MachineSnapshot;
 use lunasentri_schema::{LiveFrame, MachineStatus, Sample};
 
+use super::outbox::Origin;
 use super::socket::Utf8Bytes;
 use super::subscription_registry::{Deliver, SessionId, encode};
 use actix::Recipient;
@@ -71,8 +72,15 @@ impl FeedState {
 
     /// Sends `frame` to every watcher.
     pub fn send_all(&self, frame: &Utf8Bytes) {
+        self.send_from(frame, Origin::now());
+    }
+
+    fn send_from(&self, frame: &Utf8Bytes, origin: Origin) {
         for (_, deliver) in &self.watchers {
-            deliver.do_send(Deliver::now(frame.clone()));
+            deliver.do_send(Deliver {
+                frame: frame.clone(),
+                origin,
+            });
         }
     }
 
@@ -124,9 +132,7 @@ impl Feed {
     /// watcher; returns how many there were.
     pub fn publish(&self, sample: Arc<Sample>, frame: &Utf8Bytes) -> usize {
         let mut feed = self.lock();
-        for (_, deliver) in &feed.watchers {
-            deliver.do_send(Deliver::sample(frame.clone(), sample.ts));
-        }
+        feed.send_from(frame, Origin::sample(sample.ts));
         feed.last_sample = Some(sample);
         feed.watchers.len()
     }

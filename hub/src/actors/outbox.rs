@@ -25,10 +25,19 @@ pub struct Origin {
 }
 
 impl Origin {
+    /// A frame setting out now.
     pub fn now() -> Self {
         Self {
             since: Instant::now(),
             sample_ts: None,
+        }
+    }
+
+    /// A live sample's frame setting out now.
+    pub fn sample(ts: i64) -> Self {
+        Self {
+            sample_ts: Some(ts),
+            ..Self::now()
         }
     }
 }

@@ -30,17 +30,6 @@ impl Deliver {
             origin: Origin::now(),
         }
     }
-
-    /// A live sample's frame handed off now.
-    pub fn sample(frame: Utf8Bytes, ts: i64) -> Self {
-        Self {
-            frame,
-            origin: Origin {
-                since: Instant::now(),
-                sample_ts: Some(ts),
-            },
-        }
-    }
 }
 
 /// The session must end: the login ended (logout, password change, user deleted) or
