@@ -2,7 +2,8 @@
 //! what has expired.
 //!
 //! The task runs on its own thread with pooled connections and deletes in short
-//! statements (per machine on SQLite, per time slice on PostgreSQL: see [`Slicing`]),
+//! statements (SQLite's rollup tiers per machine, everything else per time slice: see
+//! [`Slicing`]),
 //! each sized to take about [`PassOptions::step`] (at most [`PassOptions::batch`] rows)
 //! and each followed by a pause at least as long as it took:
 //! the writer never waits long for the database, and retention holds SQLite's write lock
@@ -27,7 +28,7 @@ use lunasentri_schema::api::RetentionSettings;
 
 use crate::clock::Clock;
 use crate::db::rollups::Tier;
-use crate::db::{DbConn, Pool, machines, settings};
+use crate::db::{DbConn, Pool, machines, raw_slots, settings};
 use crate::telemetry::{HubMetrics, TierLabel};
 
 /// Longest retention accepted for any tier (100 years).
@@ -162,8 +163,10 @@ pub enum Slicing {
     /// By machine on SQLite, by time on PostgreSQL.
     #[default]
     Auto,
-    /// One machine's oldest expired rows per statement. On SQLite a machine's rows are
-    /// neighbours in the table's primary-key order, so a statement touches few pages.
+    /// One machine's oldest expired rows per statement. In SQLite's rollup tiers a
+    /// machine's rows are neighbours in the primary-key order, so a statement touches few
+    /// pages. SQLite's raw rows are keyed by time slot first (`db::raw_slots`) and always
+    /// go by time slices: a slice is one contiguous range of that key.
     PerMachine,
     /// One time slice of every machine per statement. PostgreSQL stores rows in arrival
     /// order, so a slice sits in a few neighbouring pages found through the BRIN index
@@ -257,8 +260,9 @@ pub fn pass(
         pool.get()
             .map_err(|e| diesel::result::Error::QueryBuilderError(e.to_string().into()))
     };
+    let sqlite = matches!(&*get()?, DbConn::Sqlite(_));
     let by_time = match opts.slicing {
-        Slicing::Auto => matches!(&*get()?, DbConn::Pg(_)),
+        Slicing::Auto => !sqlite,
         Slicing::PerMachine => false,
         Slicing::ByTime => true,
     };
@@ -282,9 +286,12 @@ pub fn pass(
             *deleted.tier_mut(tier) += n;
             Ok((n as i64, took))
         };
-        let finished = if by_time {
+        // SQLite's raw rows are keyed by time slot first (`db::raw_slots`): only time
+        // slices find them without a scan.
+        let slotted = sqlite && tier == Tier::Raw;
+        let finished = if by_time || slotted {
             let oldest = oldest(&mut *get()?, tier)?;
-            by_time_slices(&mut delete, tier, oldest, cutoff, opts, stop)?
+            by_time_slices(&mut delete, tier, slotted, oldest, cutoff, opts, stop)?
         } else {
             per_machine(&mut delete, &ids, tier, cutoff, opts, stop)?
         };
@@ -343,10 +350,12 @@ fn per_machine(
 /// Expires one tier by time slices across all machines, from the oldest stored
 /// timestamp up to `cutoff`: `[lo, hi)` per statement, the width resized after every
 /// statement towards `opts.step` and so that a slice holds about `opts.batch` rows at
-/// the rate seen so far. Returns false when stopped.
+/// the rate seen so far. `slotted`: the table is SQLite's raw one, keyed by time slot.
+/// Returns false when stopped.
 fn by_time_slices(
     delete: &mut Delete,
     tier: Tier,
+    slotted: bool,
     oldest: Option<i64>,
     cutoff: i64,
     opts: &PassOptions,
@@ -363,7 +372,12 @@ fn by_time_slices(
             return Ok(false);
         }
         let hi = lo.saturating_add(width).min(cutoff);
-        let (n, took) = delete(format!("DELETE FROM {t} WHERE {c} >= {lo} AND {c} < {hi}"))?;
+        let range = if slotted {
+            raw_slots::time_range(lo, hi)
+        } else {
+            format!("{c} >= {lo} AND {c} < {hi}")
+        };
+        let (n, took) = delete(format!("DELETE FROM {t} WHERE {range}"))?;
         if n > 0 {
             opts.rest(took);
         }
@@ -385,9 +399,13 @@ struct Oldest {
     oldest: Option<i64>,
 }
 
-/// The oldest timestamp stored in `tier`: the smallest of the machines' oldest ones, each
-/// found through the primary key on `(machine_id, time)` rather than by a scan.
+/// The oldest timestamp stored in `tier` (for SQLite's raw rows, the start of their
+/// oldest slot): the smallest of the machines' oldest ones, each found through the
+/// primary key on `(machine_id, time)` rather than by a scan.
 fn oldest(conn: &mut DbConn, tier: Tier) -> QueryResult<Option<i64>> {
+    if let (Tier::Raw, DbConn::Sqlite(c)) = (tier, &mut *conn) {
+        return raw_slots::oldest(c);
+    }
     let (t, c) = (tier.table(), tier.ts_column());
     Ok(diesel::sql_query(format!(
         "SELECT MIN(m) AS oldest FROM (SELECT (SELECT MIN({c}) FROM {t} \

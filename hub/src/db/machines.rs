@@ -174,9 +174,13 @@ pub fn set_status(
     }
 }
 
-/// Deletes the machine and, through ON DELETE CASCADE, its metrics.
+/// Deletes the machine and its metrics: raw rows first (see
+/// [`super::metrics::delete_machines`]), rollups through ON DELETE CASCADE.
 pub fn delete(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
-    diesel::delete(machines::table.find(id)).execute(conn)
+    conn.transaction(|c| {
+        super::metrics::delete_machines(c, &[id])?;
+        diesel::delete(machines::table.find(id)).execute(c)
+    })
 }
 
 /// Moves `last_seen` forward (never back) while the machine is reporting.

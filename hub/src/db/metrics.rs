@@ -1,4 +1,6 @@
 //! `metrics_history`: raw samples, one row per `(machine_id, ts)`, inserted idempotently.
+//! On SQLite the table is keyed by time slot first, and reads of one machine go through
+//! [`super::raw_slots`]; PostgreSQL keeps the `(machine_id, ts)` primary key.
 
 use std::borrow::Borrow;
 use std::collections::HashSet;
@@ -6,15 +8,15 @@ use std::collections::HashSet;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::DbConn;
 use super::schema::metrics_history as mh;
+use super::{DbConn, raw_slots};
 use lunasentri_schema::Sample;
 use lunasentri_schema::sample::{DiskSample, IfaceSample, ProcSample, TempSample};
 
 /// Most rows in one multi-row INSERT (22 binds each keeps under every backend's limit).
 const INSERT_CHUNK: usize = 500;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = mh)]
 pub struct MetricRow {
     pub machine_id: i64,
@@ -200,13 +202,16 @@ pub fn range(
     from: i64,
     to: i64,
 ) -> QueryResult<Vec<MetricRow>> {
-    mh::table
-        .filter(mh::machine_id.eq(machine_id))
-        .filter(mh::ts.ge(from))
-        .filter(mh::ts.lt(to))
-        .order(mh::ts)
-        .select(MetricRow::as_select())
-        .load(conn)
+    match conn {
+        DbConn::Sqlite(c) => raw_slots::page(c, machine_id, from, to, None),
+        DbConn::Pg(_) => mh::table
+            .filter(mh::machine_id.eq(machine_id))
+            .filter(mh::ts.ge(from))
+            .filter(mh::ts.lt(to))
+            .order(mh::ts)
+            .select(MetricRow::as_select())
+            .load(conn),
+    }
 }
 
 /// At most `limit` raw rows of one machine with `from <= ts < to`, oldest first: one
@@ -218,32 +223,50 @@ pub fn page(
     to: i64,
     limit: i64,
 ) -> QueryResult<Vec<MetricRow>> {
-    mh::table
-        .filter(mh::machine_id.eq(machine_id))
-        .filter(mh::ts.ge(from))
-        .filter(mh::ts.lt(to))
-        .order(mh::ts)
-        .limit(limit)
-        .select(MetricRow::as_select())
-        .load(conn)
+    match conn {
+        DbConn::Sqlite(c) => raw_slots::page(c, machine_id, from, to, Some(limit)),
+        DbConn::Pg(_) => mh::table
+            .filter(mh::machine_id.eq(machine_id))
+            .filter(mh::ts.ge(from))
+            .filter(mh::ts.lt(to))
+            .order(mh::ts)
+            .limit(limit)
+            .select(MetricRow::as_select())
+            .load(conn),
+    }
 }
 
 /// The newest stored row of a machine.
 pub fn latest(conn: &mut DbConn, machine_id: i64) -> QueryResult<Option<MetricRow>> {
-    mh::table
-        .filter(mh::machine_id.eq(machine_id))
-        .order(mh::ts.desc())
-        .select(MetricRow::as_select())
-        .first(conn)
-        .optional()
+    match conn {
+        DbConn::Sqlite(c) => raw_slots::latest(c, machine_id),
+        DbConn::Pg(_) => mh::table
+            .filter(mh::machine_id.eq(machine_id))
+            .order(mh::ts.desc())
+            .select(MetricRow::as_select())
+            .first(conn)
+            .optional(),
+    }
 }
 
 /// Rows stored for a machine (tests and export).
 pub fn count(conn: &mut DbConn, machine_id: i64) -> QueryResult<i64> {
-    mh::table
-        .filter(mh::machine_id.eq(machine_id))
-        .count()
-        .get_result(conn)
+    match conn {
+        DbConn::Sqlite(c) => raw_slots::count(c, machine_id),
+        DbConn::Pg(_) => mh::table
+            .filter(mh::machine_id.eq(machine_id))
+            .count()
+            .get_result(conn),
+    }
+}
+
+/// Deletes the raw rows of machines that are being deleted, ahead of their machine
+/// rows; returns how many. PostgreSQL's foreign key does it by ON DELETE CASCADE.
+pub fn delete_machines(conn: &mut DbConn, machines: &[i64]) -> QueryResult<usize> {
+    match conn {
+        DbConn::Sqlite(c) => raw_slots::delete_machines(c, machines),
+        DbConn::Pg(_) => Ok(0),
+    }
 }
 
 impl MetricRow {

@@ -19,6 +19,7 @@ pub mod machines;
 pub mod metrics;
 pub mod migrate;
 pub mod pending_rollups;
+pub mod raw_slots;
 pub mod rollups;
 pub mod schema;
 pub mod sessions;

@@ -25,6 +25,7 @@ use lunasentri_schema::sample::SCALAR_NAMES;
 
 use super::DbConn;
 use super::metrics::{self, MetricRow};
+use super::raw_slots;
 
 /// Number of scalars rolled up.
 pub const N: usize = SCALAR_NAMES.len();
@@ -345,12 +346,25 @@ pub fn aggregate(
             (_, false) => format!("{m}_sum, {m}_min, {m}_max"),
         });
     }
-    let ids: Vec<String> = machine_ids.iter().map(i64::to_string).collect();
-    let filter = format!(
-        "FROM {} WHERE machine_id IN ({}) AND {t} >= {from} AND {t} < {to}",
-        tier.table(),
-        ids.join(", ")
-    );
+    let ids = machine_ids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (with, filter) = match (tier, &mut *conn) {
+        // SQLite's raw rows are keyed by time slot first (see `raw_slots`).
+        (Tier::Raw, DbConn::Sqlite(c)) => match raw_slots::aggregate_source(c, &ids, from, to)? {
+            Some(source) => source,
+            None => return Ok(Vec::new()),
+        },
+        _ => (
+            String::new(),
+            format!(
+                "FROM {} WHERE machine_id IN ({ids}) AND {t} >= {from} AND {t} < {to}",
+                tier.table()
+            ),
+        ),
+    };
     let tail = if cols.is_empty() {
         String::new()
     } else {
@@ -363,7 +377,7 @@ pub fn aggregate(
     };
     let sql = if in_db {
         format!(
-            "SELECT machine_id, ({t} - ({from})) / {step_ms} AS idx, {count} AS n{tail} \
+            "{with}SELECT machine_id, ({t} - ({from})) / {step_ms} AS idx, {count} AS n{tail} \
              {filter} GROUP BY machine_id, idx ORDER BY machine_id, idx"
         )
     } else {

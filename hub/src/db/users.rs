@@ -105,9 +105,14 @@ pub fn count_admins(conn: &mut DbConn) -> QueryResult<i64> {
         .get_result(conn)
 }
 
-/// Deletes the user; machines, metrics, sessions and tokens go with it (ON DELETE CASCADE).
+/// Deletes the user; machines, metrics, sessions and tokens go with it (raw rows
+/// explicitly, see [`super::metrics::delete_machines`]; the rest by ON DELETE CASCADE).
 pub fn delete(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
-    diesel::delete(users::table.find(id)).execute(conn)
+    conn.transaction(|c| {
+        let machine_ids = super::machines::ids(c, Some(id))?;
+        super::metrics::delete_machines(c, &machine_ids)?;
+        diesel::delete(users::table.find(id)).execute(c)
+    })
 }
 
 /// Erases an account and everything of it: its machines with their raw history and

@@ -267,7 +267,8 @@ async fn rotation_disconnects_agent(db: &TestDb) {
     assert_eq!(refused.0, 401);
 }
 
-/// Deleting a machine cuts its agent off and tells its watchers `not_found`.
+/// Deleting a machine cuts its agent off, tells its watchers `not_found` and removes its
+/// stored samples.
 async fn deletion_ends_streams(db: &TestDb) {
     let hub = TestHub::start(db);
     let admin = Client::admin(&hub).await;
@@ -277,6 +278,7 @@ async fn deletion_ends_streams(db: &TestDb) {
     let mut agent = TestAgent::connect(&hub, &m.api_key).await;
     agent.send(&AgentFrame::Sample(sample(1, now_ms()))).await;
     agent.wait_ack(1).await;
+    assert_eq!(db.count_metrics(m.machine.id), 1);
     admin
         .call(
             Method::DELETE,
@@ -286,6 +288,11 @@ async fn deletion_ends_streams(db: &TestDb) {
         .await;
     let (_, code) = agent.expect_error_and_close().await;
     assert_eq!(code, Some(close::KEY_REVOKED));
+    assert_eq!(
+        db.count_metrics(m.machine.id),
+        0,
+        "its history went with it"
+    );
     let gone = browser
         .until(|f| matches!(f, LiveFrame::Error { .. }))
         .await;
