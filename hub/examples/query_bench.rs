@@ -1,12 +1,13 @@
 //! Measures history queries and the write path with rollups, through the hub's own
 //! functions (no HTTP): the live write pattern (one sample per machine per transaction,
-//! as the writer flushes at 1 Hz), a 30-day range of one machine, and a 24-hour overview
-//! of every machine.
+//! as the writer flushes at 1 Hz), a 30-day range of one machine, a 24-hour overview
+//! of every machine, and the same for the last hour from raw rows.
 //!
 //! `cargo run --release -p lunasentri-hub --example query_bench -- DATABASE_URL [MACHINES]`
 //! The database must be new. Rollup tiers hold one row per machine and minute (hour)
 //! whatever the sample rate, so history is filled at one sample a minute: the rows the
-//! queries read are exactly those of 1 Hz history.
+//! queries read are exactly those of 1 Hz history. The last hour is also stored at 1 Hz,
+//! for the raw-tier queries.
 
 use std::time::{Duration, Instant};
 
@@ -93,6 +94,14 @@ fn main() {
             .collect();
         conn.transaction(|c| insert_samples(c, &rows)).unwrap();
     }
+    // The last hour of every machine at 1 Hz as well (offset by half a second from the
+    // minute rows): what a raw-tier query reads.
+    for &id in &ids {
+        let rows: Vec<MetricRow> = (0..3600)
+            .map(|i| MetricRow::from_sample(id, &sample(i, end - 3_600_000 + i * 1000 + 500)))
+            .collect();
+        conn.transaction(|c| insert_samples(c, &rows)).unwrap();
+    }
     let keep = Retention::default();
     let now = end;
     let mut time =
@@ -122,6 +131,20 @@ fn main() {
             );
         };
     let m0 = &ids[..1];
+    time(
+        "1 h, 1 machine, 300 points, all metrics",
+        m0,
+        end - 3_600_000,
+        300,
+        None,
+    );
+    time(
+        &format!("1 h overview, {n} machines, 300 points, cpu+mem"),
+        &ids,
+        end - 3_600_000,
+        300,
+        Some("cpu_pct,mem_used_pct"),
+    );
     time(
         "30 days, 1 machine, 300 points, all metrics",
         m0,
