@@ -272,7 +272,8 @@ mod tests {
     }
 
     /// Reads that cross windows, the newest row of a machine several windows before the
-    /// newest slot, paging and deleting give what a plain filter over the rows gives.
+    /// newest slot, paging and deleting give what a plain filter over the rows gives; a
+    /// row of an unknown machine is refused.
     #[test]
     fn reads_match_a_plain_filter() {
         use crate::db::DbConn;
@@ -356,6 +357,16 @@ mod tests {
             latest(&mut conn, 1),
             ts_of(1, i64::MIN, i64::MAX).last().copied()
         );
+        // As the foreign key did: no row of a machine that does not exist.
+        let stray = MetricRow::from_sample(
+            99,
+            &Sample {
+                ts: t0,
+                ..Sample::default()
+            },
+        );
+        let err = metrics::insert_new(&mut conn, &[stray]).unwrap_err();
+        assert!(err.to_string().contains("FOREIGN KEY"), "{err}");
     }
 
     #[test]

@@ -1,3 +1,4 @@
+DROP TRIGGER metrics_history_machine_exists;
 CREATE TABLE metrics_history_keyed (
     machine_id BIGINT NOT NULL REFERENCES machines (id) ON DELETE CASCADE,
     ts BIGINT NOT NULL,

@@ -4,9 +4,10 @@
 -- each insert also read its page back. Keyed by 10-second slot first, a flush touches
 -- only the pages of the current slots, whatever the number of machines or the size of
 -- the history; reads of one machine seek slot by slot (db/raw_slots.rs), retention
--- deletes a contiguous range. The slot is ts / 10000 (integer division). The machine
--- reference is checked by the hub: a foreign key would make every machine deletion
--- scan the whole table.
+-- deletes a contiguous range. The slot is ts / 10000 (integer division). A foreign key
+-- would make every machine deletion scan the whole table for the machine's rows (the
+-- hub deletes them by slot instead); the trigger keeps the foreign key's other half, a
+-- row of a machine that does not exist (deleted a moment ago) is refused.
 CREATE TABLE metrics_history_slots (
     machine_id BIGINT NOT NULL,
     ts BIGINT NOT NULL,
@@ -35,3 +36,8 @@ INSERT INTO metrics_history_slots SELECT * FROM metrics_history;
 DROP TABLE metrics_history;
 ALTER TABLE metrics_history_slots RENAME TO metrics_history;
 CREATE UNIQUE INDEX metrics_history_slot ON metrics_history (ts / 10000, machine_id, ts);
+CREATE TRIGGER metrics_history_machine_exists BEFORE INSERT ON metrics_history
+WHEN NOT EXISTS (SELECT 1 FROM machines WHERE id = NEW.machine_id)
+BEGIN
+    SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed: metrics_history.machine_id');
+END;
