@@ -160,7 +160,7 @@ pub struct PassOptions {
 /// How a pass groups expired rows into DELETE statements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Slicing {
-    /// By machine on SQLite, by time on PostgreSQL.
+    /// By time, except SQLite's rollup tiers, which go by machine.
     #[default]
     Auto,
     /// One machine's oldest expired rows per statement. In SQLite's rollup tiers a

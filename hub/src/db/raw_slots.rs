@@ -232,7 +232,6 @@ mod tests {
         let crate::db::DbConn::Sqlite(c) = &mut *conn else {
             unreachable!()
         };
-        c.batch_execute("PRAGMA foreign_keys = OFF").unwrap();
         let (with, from) = (with_slots(10, 20), rows_of("1, 2", " AND h.ts >= 5"));
         // `SEARCH h USING [COVERING] INDEX …`: one seek per slot and machine.
         let seeks = "INDEX metrics_history_slot (<expr>=? AND machine_id=?";
