@@ -20,6 +20,8 @@
 #   BENCH_RELAY      set to 0 to skip the relay runs
 #   BENCH_OUT        document to rewrite       (default docs/benchmarks.md)
 #   BENCH_KEEP       directory to keep reports and logs in (default: a temp dir)
+#   BENCH_KEEP_DB    set to keep each SQLite run's database too (gigabytes at 10,000
+#                    agents; deleted after its run by default)
 #   BENCH_NO_BUILD   set to skip `cargo build --release`
 #   BENCH_LOADGEN_ARGS  extra loadgen flags for every run, e.g. "--threads 2"
 #   BENCH_HUB_BIN    hub binary to measure (default target/release/lunasentri-hub), e.g.
@@ -101,6 +103,7 @@ labels=()
 for n in $SCALES; do
     dir=$(mktemp -d -p "$WORK" "sqlite-$n.XXXX")
     run_one "sqlite-$n" "sqlite://$dir/hub.db" "$n"
+    if [[ -z "${BENCH_KEEP_DB:-}" ]]; then rm -rf "$dir"; fi
     labels+=("sqlite-$n")
     if [[ "$RELAY" != 0 ]]; then
         run_one "relay-$n" relay "$n"
