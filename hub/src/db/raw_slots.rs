@@ -204,6 +204,8 @@ mod tests {
     use diesel::connection::SimpleConnection;
 
     use super::*;
+    use crate::db::backend::PooledConn;
+    use crate::testing::TestDb;
 
     #[derive(QueryableByName)]
     struct Plan {
@@ -221,14 +223,19 @@ mod tests {
             .join(" | ")
     }
 
+    /// A new, migrated SQLite database (removed when the first value drops).
+    fn open() -> (TestDb, PooledConn) {
+        let db = TestDb::sqlite();
+        let (pool, _) = crate::db::connect(&db.url, 1).unwrap();
+        let conn = pool.get().unwrap();
+        (db, conn)
+    }
+
     /// Every statement on raw rows finds them through the slot index, never by a scan of
     /// the table (which would take minutes on a large history).
     #[test]
     fn every_statement_seeks_the_slot_index() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("p.db").display());
-        let (pool, _) = crate::db::connect(&url, 1).unwrap();
-        let mut conn = pool.get().unwrap();
+        let (_db, mut conn) = open();
         let crate::db::DbConn::Sqlite(c) = &mut *conn else {
             unreachable!()
         };
@@ -279,10 +286,7 @@ mod tests {
         use crate::db::metrics::{self, MetricRow};
         use lunasentri_schema::Sample;
 
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("r.db").display());
-        let (pool, _) = crate::db::connect(&url, 1).unwrap();
-        let mut conn = pool.get().unwrap();
+        let (_db, mut conn) = open();
         conn.batch_execute(
             "INSERT INTO users (id, email, password_hash, role, created_at) VALUES (1, 'a@x.io', 'x', 'user', 0);
              INSERT INTO machines (id, owner_id, name, created_at) VALUES (1, 1, 'a', 0), (2, 1, 'b', 0);",
