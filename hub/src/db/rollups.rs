@@ -328,6 +328,19 @@ pub fn aggregate(
     if machine_ids.is_empty() {
         return Ok(Vec::new());
     }
+    if tier == Tier::Raw && machine_ids.len() > 1 && matches!(conn, DbConn::Sqlite(_)) {
+        // SQLite's raw rows come slot by slot, every machine mixed: grouped together
+        // they would all go through one temporary index. One machine at a time, each
+        // group is small.
+        let mut ids = machine_ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut out = Vec::new();
+        for id in ids {
+            out.extend(aggregate(conn, tier, &[id], from, to, step_ms, metrics)?);
+        }
+        return Ok(out);
+    }
     let t = tier.ts_column();
     let in_db = tier == Tier::Raw || matches!(conn, DbConn::Pg(_));
     let mut cols = Vec::new();
