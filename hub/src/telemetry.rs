@@ -140,7 +140,7 @@ impl Default for HubMetrics {
         );
         registry.register(
             "writer_flush_seconds",
-            "Duration of one writer flush",
+            "Duration of one writer flush of samples (one transaction)",
             m.writer_flush_seconds.clone(),
         );
         registry.register(

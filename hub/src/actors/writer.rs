@@ -215,6 +215,7 @@ fn flush(pool: &Pool, batch: Vec<WriteJob>, metrics: &HubMetrics, state: &mut St
         return;
     }
     let started = Instant::now();
+    let stores_samples = batch.iter().any(|j| matches!(j, WriteJob::Samples { .. }));
     let per_job: Vec<Result<usize, String>> = match pool.get() {
         Err(e) => batch.iter().map(|_| Err(e.to_string())).collect(),
         Ok(mut conn) => match write_batch(&mut conn, &batch, state, last) {
@@ -231,9 +232,13 @@ fn flush(pool: &Pool, batch: Vec<WriteJob>, metrics: &HubMetrics, state: &mut St
                 .collect(),
         },
     };
-    metrics
-        .writer_flush_seconds
-        .observe(started.elapsed().as_secs_f64());
+    // Flushes without samples (an idle writer's rollup additions fallen due, status
+    // changes) are not what the histogram is about: how long samples wait for commit.
+    if stores_samples {
+        metrics
+            .writer_flush_seconds
+            .observe(started.elapsed().as_secs_f64());
+    }
     let failed = per_job.iter().filter(|r| r.is_err()).count();
     if failed > 0 {
         metrics.writer_flush_errors.inc();
