@@ -18,12 +18,12 @@ use diesel::sqlite::SqliteConnection;
 use super::metrics::MetricRow;
 
 /// Width of one slot in milliseconds; the index expression is `ts / SLOT_MS`.
-pub const SLOT_MS: i64 = 10_000;
+const SLOT_MS: i64 = 10_000;
 /// Slots per window of an ordered read: one hour.
 const WINDOW: i64 = 360;
 
 /// The slot holding `ts`: SQLite's integer division, which truncates as Rust's does.
-pub fn slot(ts: i64) -> i64 {
+fn slot(ts: i64) -> i64 {
     ts / SLOT_MS
 }
 
@@ -52,7 +52,7 @@ struct Span {
 }
 
 /// The first and last slot holding rows (two index lookups), `None` when there are none.
-pub fn span(c: &mut SqliteConnection) -> QueryResult<Option<(i64, i64)>> {
+fn span(c: &mut SqliteConnection) -> QueryResult<Option<(i64, i64)>> {
     // One aggregate per SELECT: SQLite answers a lone MIN or MAX from the index.
     let s: Span = diesel::sql_query(format!(
         "SELECT (SELECT MIN(ts / {SLOT_MS}) FROM metrics_history) AS lo, \
@@ -63,7 +63,7 @@ pub fn span(c: &mut SqliteConnection) -> QueryResult<Option<(i64, i64)>> {
 }
 
 /// The stored slots that can hold `from <= ts < to`, `None` when none can.
-pub fn clip(c: &mut SqliteConnection, from: i64, to: i64) -> QueryResult<Option<(i64, i64)>> {
+fn clip(c: &mut SqliteConnection, from: i64, to: i64) -> QueryResult<Option<(i64, i64)>> {
     if from >= to {
         return Ok(None);
     }
