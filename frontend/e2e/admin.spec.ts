@@ -1,5 +1,5 @@
 // Admin pages: users (create, role, delete), all machines with their owner, audit log.
-import { test, expect, admin, apiAs, login, shot } from './fixtures';
+import { test, expect, admin, apiAs, deleteMachine, login, shot } from './fixtures';
 
 test('admin manages users and sees every machine with its owner', async ({ page }) => {
   const a = admin();
@@ -46,7 +46,7 @@ test('admin manages users and sees every machine with its owner', async ({ page 
     await expect(page.getByText('Could not load the audit log')).toHaveCount(0);
   } finally {
     const id = (await m.json()).machine?.id;
-    if (id) await ownerApi.delete(`/api/machines/${id}`);
+    if (id) await deleteMachine(ownerApi, id);
     await ownerApi.dispose();
     await adminApi.dispose();
   }

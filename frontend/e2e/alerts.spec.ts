@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIRequestContext } from '@playwright/test';
-import { test, expect, admin, apiAs, login, shot, hubUrl } from './fixtures';
+import { test, expect, admin, apiAs, deleteMachine, login, shot, hubUrl } from './fixtures';
 import { TestAgent } from './test-agent';
 
 /** A local webhook receiver that keeps every request it gets. */
@@ -175,7 +175,7 @@ test('a user is alerted on high CPU: channel, rule, live firing, acknowledge, re
     await expect(badge).toHaveCount(0);
   } finally {
     agent.stop();
-    await userApi.delete(`/api/machines/${machine.id}`);
+    await deleteMachine(userApi, machine.id);
     await userApi.dispose();
     await adminApi.dispose();
     await hook.close();
@@ -227,7 +227,7 @@ test('a second user sees none of the first user’s rules, alerts or channels', 
     await expect(page.getByTestId('rule-error-machine_ids')).toContainText(`machine ${first.machine.id} not found`);
   } finally {
     first.agent.stop();
-    await first.userApi.delete(`/api/machines/${first.machine.id}`);
+    await deleteMachine(first.userApi, first.machine.id);
     await first.userApi.dispose();
     await adminApi.dispose();
   }

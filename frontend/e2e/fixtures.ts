@@ -35,6 +35,14 @@ export async function login(page: Page, email: string, password: string): Promis
   await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible();
 }
 
+/** Deletes a machine a test created. A soft check: a failed clean-up is reported
+ *  without hiding the test's own failure, and a machine left behind would otherwise
+ *  show up later as an unexplained extra card in another test. */
+export async function deleteMachine(api: APIRequestContext, id: number): Promise<void> {
+  const res = await api.delete(`/api/machines/${id}`);
+  expect.soft(res.status(), `deleting machine ${id}: ${await res.text()}`).toBe(204);
+}
+
 export async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: resolve(SCREENSHOTS, `${name}.png`) });
 }

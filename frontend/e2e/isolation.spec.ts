@@ -1,6 +1,6 @@
 // A second user sees none of the first user's machines: not in the grid, not in the
 // selector, not by URL (the 404 page), not on the live socket.
-import { test, expect, admin, apiAs, login, shot } from './fixtures';
+import { test, expect, admin, apiAs, deleteMachine, login, shot } from './fixtures';
 import { TestAgent } from './test-agent';
 import { hubUrl } from './fixtures';
 
@@ -44,7 +44,7 @@ test('a second user cannot see the first user’s machines anywhere', async ({ p
     await userApi.dispose();
   } finally {
     agent.stop();
-    await adminApi.delete(`/api/machines/${machine.id}`);
+    await deleteMachine(adminApi, machine.id);
     await adminApi.dispose();
   }
 });

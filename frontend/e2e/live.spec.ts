@@ -1,7 +1,7 @@
 // The live socket survives a dropped connection: the page says it is reconnecting,
 // retries with backoff, and resumes streaming without a reload.
 import type { WebSocketRoute } from '@playwright/test';
-import { test, expect, admin, apiAs, login, hubUrl } from './fixtures';
+import { test, expect, admin, apiAs, deleteMachine, login, hubUrl } from './fixtures';
 import { TestAgent } from './test-agent';
 
 test('the live socket reconnects by itself and shows it', async ({ page }) => {
@@ -45,7 +45,7 @@ test('the live socket reconnects by itself and shows it', async ({ page }) => {
     await expect.poll(async () => card.getByTestId('cpu-value').textContent(), { timeout: 15_000 }).not.toBe(before);
   } finally {
     agent.stop();
-    await api.delete(`/api/machines/${machine.id}`);
+    await deleteMachine(api, machine.id);
     await api.dispose();
   }
 });

@@ -1,7 +1,7 @@
 // A small fleet with half an hour of history (replayed as a backlog `batch`, as an
 // agent does after an outage) plus live samples: proves the history + live join on
 // real data and keeps current screenshots for the docs (alerts included).
-import { test, expect, admin, apiAs, login, shot, hubUrl } from './fixtures';
+import { test, expect, admin, apiAs, deleteMachine, login, shot, hubUrl } from './fixtures';
 import { TestAgent } from './test-agent';
 
 test('a fleet with history: overview, machine page on 1 hour, light theme, phone', async ({ page }) => {
@@ -85,7 +85,7 @@ test('a fleet with history: overview, machine page on 1 hour, light theme, phone
   } finally {
     for (const agent of agents) agent.stop();
     for (const r of await (await api.get('/api/alert-rules')).json()) await api.delete(`/api/alert-rules/${r.id}`);
-    for (const id of ids) await api.delete(`/api/machines/${id}`);
+    for (const id of ids) await deleteMachine(api, id);
     await api.dispose();
   }
 });

@@ -12,7 +12,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use actix::{Message, Recipient};
-use diesel::Connection;
 use lunasentri_schema::{Hello, MachineStatus};
 use tokio::sync::oneshot;
 
@@ -285,7 +284,8 @@ fn write_batch(
     last: bool,
 ) -> diesel::QueryResult<Vec<usize>> {
     let mut seen = Vec::new();
-    let (counts, staged) = conn.transaction(|c| transaction(c, batch, state, last, &mut seen))?;
+    let (counts, staged) =
+        conn.write_transaction(|c| transaction(c, batch, state, last, &mut seen))?;
     state.rollups.apply(staged);
     state.last_seen_written.extend(seen);
     Ok(counts)

@@ -227,6 +227,42 @@ pub fn with_startup_lock<T, E: From<diesel::result::Error>>(
     out
 }
 
+impl DbConn {
+    /// A transaction that writes. On SQLite it begins with `BEGIN IMMEDIATE`, taking the
+    /// write lock (waiting up to the busy timeout for it) before its first read: a
+    /// deferred transaction that reads first and then writes fails at once with
+    /// `database is locked` whenever another connection (the sample writer, four times a
+    /// second) commits between the two, since its snapshot is then stale. Every
+    /// transaction that writes goes through here; nested, it is a savepoint of the outer one,
+    /// and PostgreSQL gets a plain transaction.
+    pub fn write_transaction<T, E, F>(&mut self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        let DbConn::Sqlite(c) = self else {
+            return self.transaction(f);
+        };
+        let depth = AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth();
+        if !matches!(depth, Ok(None)) {
+            // Nested: the outer transaction holds the lock (or the error) already.
+            return self.transaction(f);
+        }
+        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+        match f(self) {
+            Ok(value) => {
+                <DbConn as TransactionManager<DbConn>>::commit_transaction(self)?;
+                Ok(value)
+            }
+            Err(e) => {
+                <DbConn as TransactionManager<DbConn>>::rollback_transaction(self)?;
+                Err(e)
+            }
+        }
+    }
+}
+
 /// Runs `$body` with `$c` bound to the concrete connection inside a [`DbConn`], for the
 /// few statements the multi-connection cannot express (`RETURNING`, `ON CONFLICT`).
 /// The body is written once and compiled for each backend.
@@ -297,6 +333,49 @@ mod tests {
             .get_result(c)
             .unwrap();
         assert_eq!(wal.wal_autocheckpoint, i64::from(WAL_AUTOCHECKPOINT_PAGES));
+    }
+
+    /// A transaction that reads and then writes while another connection commits in
+    /// between: the deferred one fails with "database is locked", the write transaction
+    /// holds the lock from its start (the other connection is the one told to wait) and
+    /// commits.
+    #[test]
+    fn write_transaction_takes_the_lock_before_reading() {
+        use diesel::RunQueryDsl;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/w.db", dir.path().display());
+        let (pool, _) = connect(&url, 2).unwrap();
+        let (mut a, mut b) = (pool.get().unwrap(), pool.get().unwrap());
+        b.batch_execute("PRAGMA busy_timeout = 0").unwrap();
+        let read = |c: &mut DbConn| diesel::sql_query("SELECT 1 FROM settings").execute(c);
+        let write = |c: &mut DbConn, key: &str| {
+            diesel::sql_query(format!(
+                "INSERT INTO settings (key, value) VALUES ('{key}', 'x')"
+            ))
+            .execute(c)
+        };
+
+        let deferred = a.transaction(|a| {
+            read(a)?;
+            write(&mut b, "other-1")?;
+            write(a, "mine-1")
+        });
+        let err = deferred.expect_err("a stale snapshot cannot write");
+        assert!(err.to_string().contains("locked"), "{err}");
+
+        a.write_transaction(|a| {
+            read(a)?;
+            let other = write(&mut b, "other-2").expect_err("the lock is taken");
+            assert!(other.to_string().contains("locked"), "{other}");
+            write(a, "mine-2")
+        })
+        .unwrap();
+        let stored: Vec<String> = {
+            use crate::db::schema::settings::dsl::*;
+            use diesel::QueryDsl;
+            settings.select(key).order(key).load(&mut *a).unwrap()
+        };
+        assert_eq!(stored, ["mine-2", "other-1"], "{stored:?}");
     }
 
     /// URL schemes are recognised, and an unknown one is refused with a hint.

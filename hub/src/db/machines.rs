@@ -177,7 +177,7 @@ pub fn set_status(
 /// Deletes the machine and its metrics: raw rows first (see
 /// [`super::metrics::delete_machines`]), rollups through ON DELETE CASCADE.
 pub fn delete(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
-    conn.transaction(|c| {
+    conn.write_transaction(|c| {
         super::metrics::delete_machines(c, &[id])?;
         diesel::delete(machines::table.find(id)).execute(c)
     })

@@ -277,7 +277,7 @@ fn delete_markers(conn: &mut DbConn, keys: &[Key]) -> QueryResult<()> {
 /// writing its pending additions) from the finer tier, and clears the table. Runs in
 /// one transaction before the writer takes work; returns how many buckets it rebuilt.
 pub fn recover(conn: &mut DbConn) -> QueryResult<usize> {
-    conn.transaction(|c| {
+    conn.write_transaction(|c| {
         let mut marks: Vec<(i64, i32, i64)> = crate::on_backend!(c, c => rp::table
             .select((rp::machine_id, rp::tier, rp::bucket_ts))
             .load(c))?;

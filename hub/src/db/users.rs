@@ -108,7 +108,7 @@ pub fn count_admins(conn: &mut DbConn) -> QueryResult<i64> {
 /// Deletes the user; machines, metrics, sessions and tokens go with it (raw rows
 /// explicitly, see [`super::metrics::delete_machines`]; the rest by ON DELETE CASCADE).
 pub fn delete(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
-    conn.transaction(|c| {
+    conn.write_transaction(|c| {
         let machine_ids = super::machines::ids(c, Some(id))?;
         super::metrics::delete_machines(c, &machine_ids)?;
         diesel::delete(users::table.find(id)).execute(c)

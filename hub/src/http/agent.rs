@@ -185,8 +185,7 @@ pub async fn register(
     let (key_hash, prefix) = (sha256_hex(&key), display_prefix(&key));
     let row = state
         .db(move |c| {
-            use diesel::Connection;
-            c.transaction::<_, ApiError, _>(|c| {
+            c.write_transaction::<_, ApiError, _>(|c| {
                 let now = now_ms();
                 let tok =
                     enrollment::consume(c, &token_hash, now)?.ok_or(ApiError::Unauthorized)?;

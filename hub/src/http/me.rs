@@ -144,8 +144,7 @@ pub async fn delete(state: State, user: AuthUser) -> ApiResult<HttpResponse> {
     let admin = user.role == Role::Admin;
     state
         .db(move |c| {
-            use diesel::Connection;
-            c.transaction::<_, ApiError, _>(|c| {
+            c.write_transaction::<_, ApiError, _>(|c| {
                 if admin && users::count_admins(c)? <= 1 {
                     return Err(ApiError::Conflict(
                         "the last admin cannot delete their own account: make another user admin first".into(),

@@ -105,8 +105,7 @@ pub async fn update(
     let admin = user.clone();
     let (row, role_changed) = state
         .db(move |c| {
-            use diesel::Connection;
-            c.transaction::<_, ApiError, _>(|c| {
+            c.write_transaction::<_, ApiError, _>(|c| {
                 let before = users::by_id(c, id)?.ok_or(ApiError::NotFound("user"))?;
                 if let Some(e) = &email
                     && users::by_email(c, e)?.is_some_and(|u| u.id != id)
@@ -171,8 +170,7 @@ pub async fn delete(state: State, user: AuthUser, id: web::Path<i64>) -> ApiResu
     let admin = user.clone();
     state
         .db(move |c| {
-            use diesel::Connection;
-            c.transaction::<_, ApiError, _>(|c| {
+            c.write_transaction::<_, ApiError, _>(|c| {
                 let target = users::by_id(c, id)?.ok_or(ApiError::NotFound("user"))?;
                 if target.role() == Role::Admin && users::count_admins(c)? <= 1 {
                     return Err(ApiError::Conflict(
