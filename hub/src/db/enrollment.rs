@@ -85,10 +85,16 @@ pub fn consume(conn: &mut DbConn, hash: &str, now: i64) -> QueryResult<Option<To
     if tok.expires_at.is_some_and(|e| e <= now) || tok.uses_left.is_some_and(|u| u <= 0) {
         return Ok(None);
     }
-    if let Some(u) = tok.uses_left {
-        diesel::update(et::table.find(tok.id))
-            .set(et::uses_left.eq(u - 1))
-            .execute(conn)?;
+    // Counted down only while uses are left: of two registrations racing for the last
+    // use (PostgreSQL's READ COMMITTED lets both read it), the second updates nothing.
+    if tok.uses_left.is_some()
+        && diesel::update(et::table.find(tok.id))
+            .filter(et::uses_left.gt(0))
+            .set(et::uses_left.eq(et::uses_left - 1))
+            .execute(conn)?
+            == 0
+    {
+        return Ok(None);
     }
     Ok(Some(tok))
 }
@@ -143,5 +149,36 @@ mod tests {
         );
         assert!(consume(&mut c, "forever", i64::MAX - 1).unwrap().is_some());
         assert!(consume(&mut c, "unknown", 0).unwrap().is_none());
+    }
+
+    /// Eight registrations racing for a token's last use on PostgreSQL, each in its own
+    /// transaction as the enrollment handler runs it: exactly one gets it.
+    #[test]
+    fn the_last_use_goes_to_one_registration() {
+        let Some(db) = crate::testing::TestDb::postgres() else {
+            return;
+        };
+        let (pool, _) = crate::db::connect(&db.url, 8).unwrap();
+        token(&mut pool.get().unwrap(), "once", None, Some(1));
+        let gate = std::sync::Arc::new(std::sync::Barrier::new(8));
+        let racers: Vec<_> = (0..8)
+            .map(|_| {
+                let (pool, gate) = (pool.clone(), gate.clone());
+                std::thread::spawn(move || {
+                    let mut c = pool.get().unwrap();
+                    c.write_transaction(|c| {
+                        gate.wait();
+                        consume(c, "once", 0)
+                    })
+                    .unwrap()
+                    .is_some()
+                })
+            })
+            .collect();
+        let won = racers
+            .into_iter()
+            .filter_map(|r| r.join().unwrap().then_some(()))
+            .count();
+        assert_eq!(won, 1, "a single-use token registered {won} machines");
     }
 }
