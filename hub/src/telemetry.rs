@@ -57,6 +57,7 @@ pub struct HubMetrics {
     pub retention_deleted_rows: Family<TierLabel, Counter>,
     pub retention_vacuumed_pages: Counter,
     pub retention_free_pages: Gauge,
+    sqlite_heap_bytes: Gauge,
 }
 
 impl std::fmt::Debug for HubMetrics {
@@ -96,6 +97,7 @@ impl Default for HubMetrics {
             retention_deleted_rows: Family::default(),
             retention_vacuumed_pages: Counter::default(),
             retention_free_pages: Gauge::default(),
+            sqlite_heap_bytes: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -224,13 +226,22 @@ impl Default for HubMetrics {
             "SQLite pages free inside the file after the last pass: reused by new rows, or returned by later passes",
             m.retention_free_pages.clone(),
         );
+        registry.register(
+            "sqlite_heap_bytes",
+            "Memory SQLite holds for its page caches and statements, all connections together (0 on PostgreSQL)",
+            m.sqlite_heap_bytes.clone(),
+        );
         Self { registry, ..m }
     }
 }
 
 impl HubMetrics {
     /// Prometheus text exposition.
+    #[allow(unsafe_code)]
     pub fn encode(&self) -> String {
+        // SAFETY: reads SQLite's global memory statistic; callable from any thread.
+        self.sqlite_heap_bytes
+            .set(unsafe { libsqlite3_sys::sqlite3_memory_used() });
         let mut out = String::new();
         if encode(&mut out, &self.registry).is_err() {
             out.clear();

@@ -148,9 +148,17 @@ pub fn redact(url: &str) -> String {
 /// is copied once. `docs/benchmarks.md` has the measurement.
 const WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
 
+/// Bytes SQLite may hold on the heap, all connections together, before it reuses cached
+/// pages instead of allocating more (`soft_heap_limit`, a process-wide setting). Each
+/// connection's cache may grow to 16 MB: at 10,000 agents SQLite held 20 to 40 MB,
+/// depending on how many of the pool's connections had filled theirs, in glibc arenas
+/// of 32 to 50 MB; bounded, it holds 32 MB in arenas of 30 to 34 MB
+/// (`docs/benchmarks.md`, *SQLite's share of the memory*).
+const SQLITE_SOFT_HEAP_LIMIT: u64 = 32 << 20;
+
 /// Per-connection settings: SQLite gets `synchronous=NORMAL`, a busy timeout, foreign
-/// keys and the checkpoint threshold on every connection the pool hands out (WAL is a
-/// property of the file).
+/// keys, the checkpoint threshold and the heap limit on every connection the pool hands
+/// out (WAL is a property of the file).
 #[derive(Debug)]
 struct Pragmas;
 
@@ -160,7 +168,8 @@ impl CustomizeConnection<DbConn, r2d2::Error> for Pragmas {
             // journal_mode = WAL is persistent and set once in `connect`.
             c.batch_execute(&format!(
                 "PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                 PRAGMA cache_size = -16000; PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES};"
+                 PRAGMA cache_size = -16000; PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}; \
+                 PRAGMA soft_heap_limit = {SQLITE_SOFT_HEAP_LIMIT};"
             ))
             .map_err(r2d2::Error::QueryError)?;
         }
@@ -313,7 +322,8 @@ mod tests {
         assert_eq!(super::super::users::count(&mut conn).unwrap(), 1);
     }
 
-    /// Every SQLite connection the pool hands out runs with the hub's checkpoint threshold.
+    /// Every SQLite connection the pool hands out runs with the hub's checkpoint threshold,
+    /// and SQLite's memory is bounded.
     #[test]
     fn sqlite_connections_get_their_pragmas() {
         use diesel::RunQueryDsl;
@@ -333,6 +343,15 @@ mod tests {
             .get_result(c)
             .unwrap();
         assert_eq!(wal.wal_autocheckpoint, i64::from(WAL_AUTOCHECKPOINT_PAGES));
+        #[derive(diesel::QueryableByName)]
+        struct Limit {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            soft_heap_limit: i64,
+        }
+        let limit: Limit = diesel::sql_query("PRAGMA soft_heap_limit")
+            .get_result(c)
+            .unwrap();
+        assert_eq!(limit.soft_heap_limit as u64, SQLITE_SOFT_HEAP_LIMIT);
     }
 
     /// A transaction that reads and then writes while another connection commits in

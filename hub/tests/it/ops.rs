@@ -29,6 +29,15 @@ async fn ops_endpoints(db: &TestDb) {
     ] {
         assert!(text.contains(name), "missing {name} in:\n{text}");
     }
+    let sqlite_heap: i64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("lunasentri_sqlite_heap_bytes "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no lunasentri_sqlite_heap_bytes in:\n{text}"));
+    if db.url.starts_with("sqlite") {
+        // The hub's open SQLite connections hold their schema and statements at least.
+        assert!(sqlite_heap > 0, "{sqlite_heap}");
+    }
 }
 
 /// Non-API paths fall back to the dashboard (or the page explaining how to build it).
