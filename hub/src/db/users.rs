@@ -98,11 +98,17 @@ pub fn set_password_hash(conn: &mut DbConn, id: i64, hash: &str) -> QueryResult<
         .execute(conn)
 }
 
+/// How many admins there are. On PostgreSQL their rows stay locked until the
+/// transaction ends, so of two transactions that each check "another admin remains"
+/// before demoting or deleting one, the second counts after the first has committed
+/// (SQLite's write transactions are serialised already, see
+/// [`DbConn::write_transaction`]).
 pub fn count_admins(conn: &mut DbConn) -> QueryResult<i64> {
-    users::table
-        .filter(users::role.eq("admin"))
-        .count()
-        .get_result(conn)
+    let admins = users::table.filter(users::role.eq("admin"));
+    match conn {
+        DbConn::Pg(c) => Ok(admins.select(users::id).for_update().load::<i64>(c)?.len() as i64),
+        DbConn::Sqlite(c) => admins.count().get_result(c),
+    }
 }
 
 /// Deletes the user; machines, metrics, sessions and tokens go with it (raw rows
@@ -122,4 +128,67 @@ pub fn erase(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
     let machine_ids = super::machines::ids(conn, Some(id))?;
     super::audit::delete_about_user(conn, id, &machine_ids)?;
     delete(conn, id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TestDb;
+
+    /// Two admins, each demoting the other at the same moment as the users handler
+    /// does it (count, then demote, in one write transaction): one of them stays admin,
+    /// on both backends.
+    fn one_admin_always_remains(db: &TestDb) {
+        let (pool, _) = crate::db::connect(&db.url, 4).unwrap();
+        let ids: Vec<i64> = ["a@x.io", "b@x.io"]
+            .iter()
+            .map(|email| {
+                let new = NewUser {
+                    email,
+                    password_hash: "x",
+                    role: "admin",
+                    created_at: 0,
+                };
+                insert(&mut pool.get().unwrap(), &new).unwrap().id
+            })
+            .collect();
+        let gate = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let demotions: Vec<_> = [ids[1], ids[0]]
+            .into_iter()
+            .map(|other| {
+                let (pool, gate) = (pool.clone(), gate.clone());
+                std::thread::spawn(move || {
+                    let mut c = pool.get().unwrap();
+                    gate.wait();
+                    c.write_transaction(|c| {
+                        if count_admins(c)? <= 1 {
+                            return Ok(false);
+                        }
+                        set_role(c, other, Role::User)?;
+                        Ok::<_, diesel::result::Error>(true)
+                    })
+                    .unwrap()
+                })
+            })
+            .collect();
+        let done = demotions
+            .into_iter()
+            .filter_map(|d| d.join().unwrap().then_some(()))
+            .count();
+        let mut c = pool.get().unwrap();
+        assert_eq!(count_admins(&mut c).unwrap(), 1, "demotions done: {done}");
+        assert_eq!(done, 1);
+    }
+
+    #[test]
+    fn one_admin_always_remains_sqlite() {
+        one_admin_always_remains(&TestDb::sqlite());
+    }
+
+    #[test]
+    fn one_admin_always_remains_postgres() {
+        if let Some(db) = TestDb::postgres() {
+            one_admin_always_remains(&db);
+        }
+    }
 }
