@@ -242,8 +242,8 @@ impl DbConn {
     /// deferred transaction that reads first and then writes fails at once with
     /// `database is locked` whenever another connection (the sample writer, four times a
     /// second) commits between the two, since its snapshot is then stale. Every
-    /// transaction that writes goes through here; nested, it is a savepoint of the outer one,
-    /// and PostgreSQL gets a plain transaction.
+    /// transaction that writes goes through here; nested, it is a savepoint of the outer
+    /// one, and PostgreSQL gets a plain transaction.
     pub fn write_transaction<T, E, F>(&mut self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConn) -> Result<T, E>,
