@@ -202,16 +202,7 @@ pub fn range(
     from: i64,
     to: i64,
 ) -> QueryResult<Vec<MetricRow>> {
-    match conn {
-        DbConn::Sqlite(c) => raw_slots::page(c, machine_id, from, to, None),
-        DbConn::Pg(_) => mh::table
-            .filter(mh::machine_id.eq(machine_id))
-            .filter(mh::ts.ge(from))
-            .filter(mh::ts.lt(to))
-            .order(mh::ts)
-            .select(MetricRow::as_select())
-            .load(conn),
-    }
+    rows(conn, machine_id, from, to, None)
 }
 
 /// At most `limit` raw rows of one machine with `from <= ts < to`, oldest first: one
@@ -223,16 +214,31 @@ pub fn page(
     to: i64,
     limit: i64,
 ) -> QueryResult<Vec<MetricRow>> {
+    rows(conn, machine_id, from, to, Some(limit))
+}
+
+fn rows(
+    conn: &mut DbConn,
+    machine_id: i64,
+    from: i64,
+    to: i64,
+    limit: Option<i64>,
+) -> QueryResult<Vec<MetricRow>> {
     match conn {
-        DbConn::Sqlite(c) => raw_slots::page(c, machine_id, from, to, Some(limit)),
-        DbConn::Pg(_) => mh::table
-            .filter(mh::machine_id.eq(machine_id))
-            .filter(mh::ts.ge(from))
-            .filter(mh::ts.lt(to))
-            .order(mh::ts)
-            .limit(limit)
-            .select(MetricRow::as_select())
-            .load(conn),
+        DbConn::Sqlite(c) => raw_slots::page(c, machine_id, from, to, limit),
+        DbConn::Pg(_) => {
+            let mut q = mh::table
+                .filter(mh::machine_id.eq(machine_id))
+                .filter(mh::ts.ge(from))
+                .filter(mh::ts.lt(to))
+                .order(mh::ts)
+                .select(MetricRow::as_select())
+                .into_boxed();
+            if let Some(limit) = limit {
+                q = q.limit(limit);
+            }
+            q.load(conn)
+        }
     }
 }
 
