@@ -2,7 +2,7 @@
 //! On SQLite the table is keyed by time slot first, and reads of one machine go through
 //! [`super::raw_slots`]; PostgreSQL keeps the `(machine_id, ts)` primary key.
 
-use std::borrow::Borrow;
+use std::borrow::{Borrow, Cow};
 use std::collections::HashSet;
 
 use diesel::prelude::*;
@@ -43,23 +43,30 @@ pub struct MetricRow {
     pub detail: String,
 }
 
-/// The per-device part of a sample, kept as JSON in the `detail` column.
+/// The per-device part of a sample, kept as JSON in the `detail` column. Borrowed from
+/// the sample when a row is built, owned when one is read back.
 #[derive(Debug, Default, Serialize, Deserialize)]
-struct Detail {
+struct Detail<'a> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cpu_iowait_pct: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cpu_steal_pct: Option<f64>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    cpus: Vec<f64>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    disks: Vec<DiskSample>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    ifaces: Vec<IfaceSample>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    temps: Vec<TempSample>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    top: Vec<ProcSample>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    cpus: Cow<'a, [f64]>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    disks: Cow<'a, [DiskSample]>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    ifaces: Cow<'a, [IfaceSample]>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    temps: Cow<'a, [TempSample]>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    top: Cow<'a, [ProcSample]>,
+}
+
+// serde's `skip_serializing_if` hands over a reference to the field itself.
+#[allow(clippy::ptr_arg)]
+fn is_empty<T: Clone>(list: &Cow<'_, [T]>) -> bool {
+    list.is_empty()
 }
 
 fn i(v: u64) -> i64 {
@@ -75,11 +82,11 @@ impl MetricRow {
         let detail = Detail {
             cpu_iowait_pct: s.cpu_iowait_pct,
             cpu_steal_pct: s.cpu_steal_pct,
-            cpus: s.cpus.clone(),
-            disks: s.disks.clone(),
-            ifaces: s.ifaces.clone(),
-            temps: s.temps.clone(),
-            top: s.top.clone(),
+            cpus: Cow::Borrowed(&s.cpus),
+            disks: Cow::Borrowed(&s.disks),
+            ifaces: Cow::Borrowed(&s.ifaces),
+            temps: Cow::Borrowed(&s.temps),
+            top: Cow::Borrowed(&s.top),
         };
         Self {
             machine_id,
@@ -132,11 +139,11 @@ impl MetricRow {
             procs: u(self.procs),
             cpu_iowait_pct: d.cpu_iowait_pct,
             cpu_steal_pct: d.cpu_steal_pct,
-            cpus: d.cpus,
-            disks: d.disks,
-            ifaces: d.ifaces,
-            temps: d.temps,
-            top: d.top,
+            cpus: d.cpus.into_owned(),
+            disks: d.disks.into_owned(),
+            ifaces: d.ifaces.into_owned(),
+            temps: d.temps.into_owned(),
+            top: d.top.into_owned(),
         }
     }
 }
@@ -337,5 +344,46 @@ mod tests {
             expected
         );
         assert_eq!(MetricRow::from_sample(1, &s).to_sample(), s);
+    }
+
+    /// The per-device lists and optional CPU shares survive the `detail` column; a
+    /// sample without them stores an empty object.
+    #[test]
+    fn detail_round_trips() {
+        let s = Sample {
+            seq: 3,
+            ts: 4,
+            cpu_iowait_pct: Some(1.5),
+            cpus: vec![10.0, 20.5],
+            disks: vec![DiskSample {
+                mount: "/".into(),
+                fs: "ext4".into(),
+                used_bytes: 5,
+                total_bytes: 10,
+                read_bps: 1.0,
+                write_bps: 2.0,
+            }],
+            ifaces: vec![IfaceSample {
+                name: "eth0".into(),
+                rx_bytes: 7,
+                ..IfaceSample::default()
+            }],
+            temps: vec![TempSample {
+                label: "cpu".into(),
+                celsius: 41.0,
+            }],
+            top: vec![ProcSample {
+                pid: 9,
+                name: "postgres".into(),
+                cpu_pct: 3.0,
+                mem_bytes: 8,
+            }],
+            ..Sample::default()
+        };
+        assert_eq!(MetricRow::from_sample(1, &s).to_sample(), s);
+        let bare = Sample::default();
+        let row = MetricRow::from_sample(1, &bare);
+        assert_eq!(row.detail, "{}");
+        assert_eq!(row.to_sample(), bare);
     }
 }
