@@ -1,0 +1,66 @@
+//! CPU the hub's writer spends storing raw rows on SQLite: one transaction of 2,500
+//! rows (a flush at 10,000 agents) through `metrics::insert_new`, as the writer calls
+//! it, into a fresh temporary database with the hub's own settings. Rows come from
+//! loadgen's host model. Prints microseconds per row for each round.
+//!
+//! `cargo bench -p lunasentri-loadgen --bench store_rows` (release profile). To compare
+//! two builds, count instructions: run the bench binary under `valgrind
+//! --tool=callgrind` and read `step_store`'s inclusive count (`callgrind_annotate
+//! --inclusive=yes`); it is the same on every run.
+
+use std::time::Instant;
+
+use lunasentri_hub::db::metrics::{self, MetricRow};
+use lunasentri_hub::db::{DbConn, machines, users};
+use lunasentri_hub::testing::TestDb;
+use lunasentri_loadgen::sample::HostModel;
+
+const MACHINES: usize = 2_500;
+const ROUNDS: u64 = 4;
+
+#[inline(never)]
+fn step_store(conn: &mut DbConn, rows: &[MetricRow]) {
+    conn.write_transaction(|c| metrics::insert_new(c, rows))
+        .expect("rows stored");
+}
+
+fn main() {
+    let db = TestDb::sqlite();
+    let (pool, _) = lunasentri_hub::db::connect(&db.url, 1).expect("database");
+    let mut conn = pool.get().expect("connection");
+    let new_user = users::NewUser {
+        email: "bench@example.com",
+        password_hash: "x",
+        role: "user",
+        created_at: 0,
+    };
+    let owner = users::insert(&mut conn, &new_user).expect("user").id;
+    let ids: Vec<i64> = (0..MACHINES)
+        .map(|i| {
+            let (name, hash) = (format!("m{i}"), format!("hash{i}"));
+            let new = machines::NewMachine {
+                owner_id: owner,
+                name: &name,
+                api_key_hash: &hash,
+                key_prefix: "p",
+                status: "online",
+                hostname: None,
+                created_at: 0,
+            };
+            machines::insert(&mut conn, &new).expect("machine").id
+        })
+        .collect();
+    let mut hosts: Vec<HostModel> = (0..MACHINES).map(|i| HostModel::new(7, i)).collect();
+    for round in 0..ROUNDS {
+        let ts = 1_750_000_000_000 + round as i64 * 1_000;
+        let rows: Vec<MetricRow> = hosts
+            .iter_mut()
+            .zip(&ids)
+            .map(|(host, &id)| MetricRow::from_sample(id, &host.next(round + 1, ts, 1.0)))
+            .collect();
+        let t = Instant::now();
+        step_store(&mut conn, &rows);
+        let per_row = t.elapsed().as_secs_f64() * 1e6 / MACHINES as f64;
+        println!("round {round}: {per_row:.1} µs per row");
+    }
+}
