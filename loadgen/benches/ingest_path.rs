@@ -61,7 +61,10 @@ fn parse(frame: &str) -> Sample {
 
 fn main() {
     let n = match std::env::args().nth(1).filter(|a| a != "--bench") {
-        Some(n) => n.parse().expect("SAMPLES: a number of samples"),
+        Some(arg) => match arg.parse() {
+            Ok(n) if n > 0 => n,
+            _ => panic!("SAMPLES must be a whole number above 0, not {arg:?}"),
+        },
         None => SAMPLES,
     };
     let frames: Vec<String> = (0..n)
