@@ -11,13 +11,12 @@ use std::time::Instant;
 use lunasentri_hub::alerts::AlertEngine;
 use lunasentri_hub::clock::Clock;
 use lunasentri_hub::db::alert_rules::{self, RuleValues};
-use lunasentri_hub::db::{machines, users};
 use lunasentri_hub::telemetry::HubMetrics;
-use lunasentri_hub::testing::TestDb;
+use lunasentri_hub::testing::{TestDb, seed_machines};
 use lunasentri_schema::Sample;
 use lunasentri_schema::alert::{AlertRuleInput, Comparator, Severity};
 
-const MACHINES: i64 = 1000;
+const MACHINES: usize = 1000;
 const RULES: [(&str, f64); 5] = [
     ("cpu_pct", 99.9),
     ("mem_used_pct", 99.9),
@@ -31,33 +30,7 @@ fn main() {
     let db = TestDb::sqlite();
     let (pool, _) = lunasentri_hub::db::connect(&db.url, 2).expect("database");
     let mut conn = pool.get().expect("connection");
-    let user = users::insert(
-        &mut conn,
-        &users::NewUser {
-            email: "bench@example.com",
-            password_hash: "x",
-            role: "user",
-            created_at: 0,
-        },
-    )
-    .expect("user");
-    for i in 0..MACHINES {
-        let name = format!("m{i}");
-        let hash = format!("hash{i}");
-        machines::insert(
-            &mut conn,
-            &machines::NewMachine {
-                owner_id: user.id,
-                name: &name,
-                api_key_hash: &hash,
-                key_prefix: "p",
-                status: "online",
-                hostname: None,
-                created_at: 0,
-            },
-        )
-        .expect("machine");
-    }
+    let (owner, ids) = seed_machines(&mut conn, "bench@example.com", MACHINES);
     for (metric, threshold) in RULES {
         let input = AlertRuleInput {
             name: metric.into(),
@@ -73,7 +46,7 @@ fn main() {
             quiet_hours: None,
             channel_ids: vec![],
         };
-        alert_rules::insert(&mut conn, user.id, &RuleValues::from_input(&input, 0)).expect("rule");
+        alert_rules::insert(&mut conn, owner, &RuleValues::from_input(&input, 0)).expect("rule");
     }
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
     let metrics = Arc::new(HubMetrics::default());
@@ -86,7 +59,6 @@ fn main() {
         metrics,
     )
     .expect("engine");
-    let ids: Vec<i64> = machines::ids(&mut conn, Some(user.id)).expect("ids");
     let mut sample = Sample {
         cpu_pct: 40.0,
         mem_used_pct: 50.0,

@@ -254,3 +254,37 @@ impl TestDb {
         }
     }
 }
+
+/// A user (`email`) owning `machines` machines named `m0`, `m1`, …, written straight to
+/// the database, for tests and benchmarks that need rows to hang samples or rules on.
+/// Returns the user's id and the machines' ids in order.
+pub fn seed_machines(
+    conn: &mut crate::db::DbConn,
+    email: &str,
+    machines: usize,
+) -> (i64, Vec<i64>) {
+    use crate::db::{machines as m, users};
+    let new_user = users::NewUser {
+        email,
+        password_hash: "x",
+        role: "user",
+        created_at: 0,
+    };
+    let owner = users::insert(conn, &new_user).expect("user").id;
+    let ids = (0..machines)
+        .map(|i| {
+            let (name, hash) = (format!("m{i}"), format!("{email}-key{i}"));
+            let new = m::NewMachine {
+                owner_id: owner,
+                name: &name,
+                api_key_hash: &hash,
+                key_prefix: "p",
+                status: "online",
+                hostname: None,
+                created_at: 0,
+            };
+            m::insert(conn, &new).expect("machine").id
+        })
+        .collect();
+    (owner, ids)
+}

@@ -10,9 +10,9 @@
 
 use std::time::Instant;
 
+use lunasentri_hub::db::DbConn;
 use lunasentri_hub::db::metrics::{self, MetricRow};
-use lunasentri_hub::db::{DbConn, machines, users};
-use lunasentri_hub::testing::TestDb;
+use lunasentri_hub::testing::{TestDb, seed_machines};
 use lunasentri_loadgen::sample::HostModel;
 
 const MACHINES: usize = 2_500;
@@ -28,28 +28,7 @@ fn main() {
     let db = TestDb::sqlite();
     let (pool, _) = lunasentri_hub::db::connect(&db.url, 1).expect("database");
     let mut conn = pool.get().expect("connection");
-    let new_user = users::NewUser {
-        email: "bench@example.com",
-        password_hash: "x",
-        role: "user",
-        created_at: 0,
-    };
-    let owner = users::insert(&mut conn, &new_user).expect("user").id;
-    let ids: Vec<i64> = (0..MACHINES)
-        .map(|i| {
-            let (name, hash) = (format!("m{i}"), format!("hash{i}"));
-            let new = machines::NewMachine {
-                owner_id: owner,
-                name: &name,
-                api_key_hash: &hash,
-                key_prefix: "p",
-                status: "online",
-                hostname: None,
-                created_at: 0,
-            };
-            machines::insert(&mut conn, &new).expect("machine").id
-        })
-        .collect();
+    let (_, ids) = seed_machines(&mut conn, "bench@example.com", MACHINES);
     let mut hosts: Vec<HostModel> = (0..MACHINES).map(|i| HostModel::new(7, i)).collect();
     for round in 0..ROUNDS {
         let ts = 1_750_000_000_000 + round as i64 * 1_000;

@@ -345,7 +345,6 @@ impl MetricRow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::{machines, users};
     use crate::testing::TestDb;
 
     /// A sample whose scalars are all different, with every per-device list filled.
@@ -428,23 +427,8 @@ mod tests {
     fn stored_rows_keep_every_column(db: &TestDb) {
         let (pool, _) = crate::db::connect(&db.url, 1).unwrap();
         let mut conn = pool.get().unwrap();
-        let new_user = users::NewUser {
-            email: "a@x.io",
-            password_hash: "x",
-            role: "user",
-            created_at: 0,
-        };
-        let owner = users::insert(&mut conn, &new_user).unwrap().id;
-        let new_machine = machines::NewMachine {
-            owner_id: owner,
-            name: "a",
-            api_key_hash: "h",
-            key_prefix: "p",
-            status: "online",
-            hostname: None,
-            created_at: 0,
-        };
-        let id = machines::insert(&mut conn, &new_machine).unwrap().id;
+        let (_, ids) = crate::testing::seed_machines(&mut conn, "a@x.io", 1);
+        let id = ids[0];
         let s = Sample {
             ts: 1_700_000_000_000,
             ..distinct_sample()
