@@ -2,11 +2,11 @@
 //! for the real one on the same machine. It speaks just enough of the protocol for
 //! loadgen: agents on `/agent/stream` (the Bearer key *is* the machine id: no
 //! authentication), dashboards on `/api/live` (any cookie; every subscribe is granted).
-//! Each agent frame is parsed, each sample re-encoded once as a live `sample` frame,
-//! handed to every dashboard watching the machine and acknowledged at once; nothing is
-//! stored, no status is kept, nothing is checked. Sockets are set up like the hub's
-//! (1 KiB read buffer, no write buffering, `TCP_NODELAY`), so a comparison measures
-//! the work, not the buffer sizes.
+//! Each agent frame is parsed as the hub parses it, each sample re-encoded once as a
+//! live `sample` frame, handed to every dashboard watching the machine and acknowledged
+//! at once; nothing is stored, no status is kept, nothing is checked. Sockets are set
+//! up like the hub's (1 KiB read buffer, no write buffering, `TCP_NODELAY`), so a
+//! comparison measures the work, not the buffer sizes.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -171,7 +171,7 @@ async fn agent(
         let Message::Text(text) = msg else {
             continue;
         };
-        let newest = match serde_json::from_str::<AgentFrame>(&text) {
+        let newest = match AgentFrame::from_json(&text) {
             Ok(AgentFrame::Sample(s)) => Some(s),
             Ok(AgentFrame::Batch { samples }) => samples.into_iter().max_by_key(|s| s.seq),
             Ok(_) => None,

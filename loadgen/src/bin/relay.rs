@@ -7,6 +7,10 @@ use std::sync::Arc;
 use clap::Parser;
 use lunasentri_loadgen::relay::{self, RelayStats};
 
+/// The hub's allocator, so that a comparison measures the work.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Parse-and-forward relay for loadgen: no authentication, no storage. A yardstick for
 /// the hub's cost per message, run with `lunasentri-loadgen --relay`.
 #[derive(Debug, Parser)]
