@@ -7,8 +7,9 @@
 //! - [`browser_session`]: one per dashboard socket, with a bounded outbound queue
 //!   ([`outbox`]) over either WebSocket library ([`socket`]).
 //! - [`writer`]: the batch writer thread that owns the metrics write path, fed through
-//!   [`job_queue`].
+//!   [`job_queue`]; [`ack_pacer`] spreads its acknowledgements.
 
+pub mod ack_pacer;
 pub mod agent_session;
 pub mod browser_session;
 pub mod feed;

@@ -1,6 +1,7 @@
 //! The batch writer: one thread owns the metrics write path (SQLite has a single writer).
 //! It collects jobs for at most `flush_ms` or `batch_rows` rows, commits them in ONE
-//! transaction, and only then acknowledges each job. Its queue is bounded: a full queue
+//! transaction, and only then acknowledges each job (agents' acks spread over the time
+//! until the next flush, see [`super::ack_pacer`]). Its queue is bounded: a full queue
 //! is refused to the caller, who must not acknowledge (the agent replays), never dropped
 //! silently.
 
@@ -15,6 +16,7 @@ use actix::{Message, Recipient};
 use lunasentri_schema::{Hello, MachineStatus};
 use tokio::sync::oneshot;
 
+use super::ack_pacer::AckPacer;
 use super::job_queue::{self, QueueReceiver, QueueSender};
 use crate::config::WriterConfig;
 use crate::db::audit::NewAuditOwned;
@@ -141,11 +143,12 @@ fn run(
     let mut state = State {
         last_seen_written: HashMap::new(),
         rollups: PendingRollups::new(cfg.rollup_delay_ms),
+        acks: AckPacer::new(flush_every * 3 / 4),
     };
     let mut stop = false;
     while !stop {
         // While idle, wake up now and then to write rollup additions that fall due.
-        let first = match rx.recv_timeout(IDLE_TICK) {
+        let first = match recv_until(&rx, Instant::now() + IDLE_TICK, &mut state.acks) {
             Ok(job) => job,
             Err(RecvTimeoutError::Timeout) => {
                 if state.rollups.any_due(crate::db::now_ms()) {
@@ -176,8 +179,7 @@ fn run(
             if stop || rows >= cfg.batch_rows {
                 break;
             }
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
+            match recv_until(&rx, deadline, &mut state.acks) {
                 Ok(j) => next = Some(j),
                 Err(RecvTimeoutError::Timeout) => break,
                 Err(RecvTimeoutError::Disconnected) => stop = true,
@@ -201,10 +203,38 @@ fn run(
 /// How often an idle writer looks for rollup additions that fell due.
 const IDLE_TICK: Duration = Duration::from_secs(1);
 
+/// The next job, waiting until `deadline` at most, and handing out acknowledgements as
+/// they fall due meanwhile.
+fn recv_until(
+    rx: &QueueReceiver<WriteJob>,
+    deadline: Instant,
+    acks: &mut AckPacer<AgentAck>,
+) -> Result<WriteJob, RecvTimeoutError> {
+    loop {
+        let now = Instant::now();
+        deliver(acks.due(now));
+        let wake = acks.next_wake(now).map_or(deadline, |w| w.min(deadline));
+        match rx.recv_timeout(wake.saturating_duration_since(now)) {
+            Err(RecvTimeoutError::Timeout) if Instant::now() < deadline => continue,
+            other => return other,
+        }
+    }
+}
+
+/// An agent's acknowledgement waiting to be handed out.
+type AgentAck = (Recipient<Committed>, Committed);
+
+fn deliver(acks: Vec<AgentAck>) {
+    for (to, msg) in acks {
+        to.do_send(msg);
+    }
+}
+
 /// What the writer thread remembers between flushes.
 struct State {
     last_seen_written: HashMap<i64, i64>,
     rollups: PendingRollups,
+    acks: AckPacer<AgentAck>,
 }
 
 /// Commits one batch in one transaction, then reports to every job. `last` (shutdown)
@@ -213,6 +243,8 @@ fn flush(pool: &Pool, batch: Vec<WriteJob>, metrics: &HubMetrics, state: &mut St
     if batch.is_empty() && !last && state.rollups.is_empty() {
         return;
     }
+    // Everything committed earlier is acknowledged before this transaction begins.
+    deliver(state.acks.take_all());
     let started = Instant::now();
     let stores_samples = batch.iter().any(|j| matches!(j, WriteJob::Samples { .. }));
     let per_job: Vec<Result<usize, String>> = match pool.get() {
@@ -248,6 +280,7 @@ fn flush(pool: &Pool, batch: Vec<WriteJob>, metrics: &HubMetrics, state: &mut St
             .unwrap_or_default();
         tracing::error!(error = %first, failed, jobs = batch.len(), "writer jobs failed; their agents will replay");
     }
+    let mut acks = Vec::new();
     for (job, res) in batch.into_iter().zip(per_job) {
         if let WriteJob::Samples {
             rows,
@@ -263,16 +296,27 @@ fn flush(pool: &Pool, batch: Vec<WriteJob>, metrics: &HubMetrics, state: &mut St
                     .inc_by((rows.len() - n.min(rows.len())) as u64);
             }
             match done {
-                Done::Agent(r) => r.do_send(Committed {
-                    seq: max_seq,
-                    result: res,
-                }),
+                Done::Agent(r) => {
+                    // A failure closes the agent's link, and at shutdown nothing waits:
+                    // those go at once.
+                    let paced = res.is_ok() && !last;
+                    let msg = Committed {
+                        seq: max_seq,
+                        result: res,
+                    };
+                    if paced {
+                        acks.push((r, msg));
+                    } else {
+                        r.do_send(msg);
+                    }
+                }
                 Done::Http(tx) => {
                     let _ = tx.send(res);
                 }
             }
         }
     }
+    deliver(state.acks.add(acks, Instant::now()));
 }
 
 /// Runs one transaction over `batch` and, once it has committed, updates `state`.
