@@ -158,7 +158,11 @@ fn run(
             }
             Err(RecvTimeoutError::Disconnected) => break,
         };
-        // Held while paused: the job waits here and the queue behind it fills.
+        // Held while paused: the job waits here and the queue behind it fills, as behind
+        // a slow transaction (so what was committed before is acknowledged first).
+        if paused.load(Ordering::Relaxed) {
+            deliver(state.acks.take_all());
+        }
         while paused.load(Ordering::Relaxed) {
             std::thread::sleep(Duration::from_millis(5));
         }
