@@ -201,6 +201,8 @@ fn run(
         }
         flush(&pool, batch, &metrics, &mut state, stop);
     }
+    // The queue may also end without a shutdown job: nothing committed stays unacknowledged.
+    deliver(state.acks.take_all());
     tracing::info!("writer stopped");
 }
 
